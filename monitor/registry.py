@@ -43,12 +43,13 @@ class Registry(Generic[T]):
         if name not in self._lazy:
             self._load_entry_points()
         if name in self._lazy:
-            target = self._lazy.pop(name)
+            target = self._lazy[name]
             module, _, attr = target.partition(":")
             cls = getattr(importlib.import_module(module), attr)
             if not issubclass(cls, self.base):
                 raise TypeError(f"{target} is not a {self.base.__name__}")
             self._classes[name] = cls
+            del self._lazy[name]
             return cls
         known = ", ".join(self.names()) or "none"
         raise LookupError(f"unknown {self.kind} type {name!r} (known: {known})")

@@ -1,0 +1,76 @@
+"""`monitor sources list|test`."""
+
+from __future__ import annotations
+
+import json
+from itertools import islice
+
+import click
+
+from ..errors import SourceError
+from ..jsonl import post_to_object
+from ..pipeline import build_source
+from .common import CliError, common_options, get_config, open_app, table
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """List the configured sources or try one."""
+
+
+@sources_group.command("list")
+@common_options
+def list_sources() -> None:
+    """List configured sources with their type, schedule and state."""
+    from ..sources.base import SOURCES
+
+    config = get_config()
+    rows = []
+    for entry in config.settings.sources:
+        missing = config.missing_env(entry)
+        state = "disabled" if not entry.enabled else (f"needs {', '.join(missing)}" if missing else "active")
+        schedule = str(entry.schedule) if entry.schedule else f"{SOURCES.get(entry.type).default_schedule} (default)"
+        rows.append([entry.name, entry.type, schedule, state])
+    click.echo(table(rows, ["name", "type", "schedule", "state"]) if rows else "no sources configured")
+
+
+@sources_group.command("test")
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True, help="Print at most this many posts.")
+@click.option("--from-cursor", is_flag=True, help="Start from the stored cursor instead of from scratch.")
+@click.option("--json", "as_json", is_flag=True, help="Print posts as post JSONL.")
+@common_options
+def test_source(name: str, limit: int, from_cursor: bool, as_json: bool) -> None:
+    """Fetch once from source NAME and print what would be stored. Stores nothing.
+
+    Example: monitor sources test okx-google-play --limit 5
+    """
+    app = open_app()
+    entry = next((e for e in app.config.settings.sources if e.name == name), None)
+    if entry is None:
+        known = ", ".join(e.name for e in app.config.settings.sources) or "none"
+        raise CliError(f"no source named {name!r} in the config (configured: {known})")
+    source = build_source(app, entry)
+    cursor = app.store.get_cursor(name) if from_cursor else {}
+    shown = total = 0
+    try:
+        for batch in source.fetch(cursor):
+            total += len(batch.posts)
+            if batch.note:
+                click.echo(f"note: {batch.note}", err=True)
+            for post in islice(batch.posts, max(0, limit - shown)):
+                shown += 1
+                if as_json:
+                    click.echo(json.dumps(post_to_object(post), ensure_ascii=False))
+                else:
+                    click.echo(f"{post.created_at:%Y-%m-%d %H:%M}Z {post.key} "
+                               f"{'★' * post.rating if post.rating else ''} {post.author or ''}")
+                    click.echo(f"    {' '.join(((post.title + ': ') if post.title else '') .split() + post.text.split())[:200]}")
+    except SourceError as exc:
+        raise CliError(f"{name}: {type(exc).__name__}: {exc}") from None
+    finally:
+        source.close()
+    click.echo(f"{total} post(s) fetched, {shown} shown; nothing was stored", err=True)
+
+
+COMMANDS = [sources_group]

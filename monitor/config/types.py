@@ -1,0 +1,77 @@
+"""Small value types shared by config and rule files: durations and schedules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '5m', '2h', '7d', '1w' (or a number of seconds, or a timedelta)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 5m, 2h or 7d")
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    raise ValueError(f"expected a duration such as 30s, 5m, 2h, 7d or 1w, got {value!r}")
+
+
+def format_duration(td: timedelta) -> str:
+    seconds = int(td.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Either a fixed interval or a 5-field cron expression (in the configured timezone)."""
+
+    interval: timedelta | None = None
+    cron: str | None = None
+
+    def __str__(self) -> str:
+        return self.cron if self.cron else format_duration(self.interval or timedelta())
+
+
+def parse_schedule(value: Any) -> Schedule:
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("every "):
+            text = text[6:]
+        if len(text.split()) == 5:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(text, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(f"invalid cron expression {text!r}: {exc}") from None
+            return Schedule(cron=text)
+        interval = parse_duration(text)
+        if interval.total_seconds() < 1:
+            raise ValueError("an interval must be at least 1s")
+        return Schedule(interval=interval)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Schedule(interval=parse_duration(value))
+    raise ValueError(f"expected an interval (15m, 1h) or a 5-field cron expression, got {value!r}")
+
+
+ScheduleField = Annotated[Schedule, BeforeValidator(parse_schedule), PlainSerializer(str, return_type=str)]
