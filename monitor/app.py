@@ -6,7 +6,6 @@ commands that need only the store (status, posts search) start fast.
 
 from __future__ import annotations
 
-import logging
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -23,9 +22,6 @@ from .store import SqliteStore, open_store
 if TYPE_CHECKING:
     from .detect.base import Detector
     from .enrich import Enricher
-
-log = logging.getLogger(__name__)
-
 
 class App:
     def __init__(self, config: AppConfig, db_path: str | Path | None = None, clock: Clock | None = None,
@@ -87,9 +83,6 @@ class App:
 
 def build_detectors(app: App) -> list["Detector"]:
     """The detectors configured for this app: the YAML rule engine over the configured rule paths."""
-    try:
-        from .detect.rules import build_rule_engine
-    except ImportError:
-        log.warning("the rule engine is not available; no detection rules will run")
-        return []
+    from .detect.rules import build_rule_engine
+
     return [build_rule_engine(app)]

@@ -43,6 +43,15 @@ class JobSpec:
 JOB_PROVIDERS: list[Callable[[App, Pipeline], list[JobSpec]]] = []
 
 
+def _rule_reload_jobs(app: App, pipeline: Pipeline) -> list[JobSpec]:
+    from .detect.rules.reload import reload_jobs
+
+    return reload_jobs(app, pipeline)
+
+
+JOB_PROVIDERS.append(_rule_reload_jobs)
+
+
 def _jitter_for(schedule: Schedule) -> int | None:
     if schedule.interval is None:
         return 30

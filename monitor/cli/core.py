@@ -145,12 +145,9 @@ def score(text_mode: bool, batch_size: int, no_rules: bool) -> None:
     enricher = build_enricher(config.settings.enrichment, base_dir=config.base_dir)
     match_rules = None
     if not no_rules:
-        try:
-            from ..detect.rules import load_match_function
-        except ImportError:  # the rule engine is not installed in this build
-            load_match_function = None
-        if load_match_function is not None:
-            match_rules = load_match_function(config)
+        from ..detect.rules import load_match_function
+
+        match_rules = load_match_function(config)
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
     stats = score_stream(stdin, sys.stdout, enricher.enrich, match_rules, text_mode=text_mode, batch_size=batch_size)
     sys.stdout.flush()

@@ -63,7 +63,10 @@ class DetectionSettings(Strict):
 
 
 class RulesSettings(Strict):
-    paths: list[str] = Field(default_factory=lambda: ["rules"])
+    # Rule files or folders, relative to the config file. "@builtin" is the packs shipped with the
+    # product (the default, so a monitor without a config still runs them); `monitor init` copies
+    # the packs into ./rules and writes `paths: [rules]` so they can be edited.
+    paths: list[str] = Field(default_factory=lambda: ["@builtin"])
     reload: bool = True  # watch the files and swap in valid changes without a restart
 
 

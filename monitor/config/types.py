@@ -10,30 +10,36 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*[smhdw])+\s*$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'90s', '5m', '2h', '7d', '1w' (or a number of seconds, or a timedelta)."""
+    """'90s', '5m', '2h', '7d', '1w', compounds such as '1h30m' or '2d15m' (or seconds, or a timedelta)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 5m, 2h or 7d")
     if isinstance(value, (int, float)):
         return timedelta(seconds=value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    if isinstance(value, str) and _DURATION.match(value):
+        return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value)))
     raise ValueError(f"expected a duration such as 30s, 5m, 2h, 7d or 1w, got {value!r}")
 
 
 def format_duration(td: timedelta) -> str:
+    """The shortest way to write `td`: '5m', '2h', '1h30m', '2d15m'."""
     seconds = int(td.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    if len(parts) == 1 and parts[0].endswith("d") and int(parts[0][:-1]) % 7 == 0:
+        return f"{int(parts[0][:-1]) // 7}w"
+    return "".join(parts)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]

@@ -100,6 +100,12 @@ class DetectionMixin:
             "ORDER BY bucket", (series, start, end)).fetchall()
         return [BucketCount(*r) for r in rows]
 
+    def series_distinct_authors(self, series: str, start: int, end: int) -> int:
+        """Distinct authors of one series over buckets start <= bucket < end (kept for a few days)."""
+        return self._cx.conn().execute(
+            "SELECT count(DISTINCT author) FROM series_authors WHERE series = ? AND bucket >= ? AND bucket < ?",
+            (series, start, end)).fetchone()[0]
+
     def series_in_range(self, start: int, end: int, prefix: str = "") -> dict[str, list[BucketCount]]:
         """Every series (optionally those starting with `prefix`) with counts in [start, end)."""
         rows = self._cx.conn().execute(

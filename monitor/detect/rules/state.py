@@ -1,0 +1,114 @@
+"""Per-rule state between detection passes, kept in the store so a crash replays identically.
+
+- the judging watermark: the start of the next bucket a windowed rule will judge
+  (pipeline_state "rules.<id>.next");
+- realert cooldowns per group (blob "rules/<id>/realert");
+- groups with an open condition, to send a Recovery when they clear (blob "rules/<id>/active");
+- spike detector states per group (blobs "rules/<id>/spike/<group>").
+
+Count series are named "rule:<id>" (every matching post), "rule:<id>|<k>=<v>|..." (per group),
+with "#rating=<n>" appended for rating histograms and "|term=<t>" for new_term terms. Values are
+escaped so that names parse back into groups. Everything read here is cached in memory until
+`clear()`, which the engine calls whenever a pass fails or the rules change; every write goes
+straight to the store, inside the detection pass's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ...store import SqliteStore
+
+_ESCAPES = (("%", "%25"), ("|", "%7C"), ("=", "%3D"), ("#", "%23"))
+
+
+def escape(value: str) -> str:
+    for raw, esc in _ESCAPES:
+        value = value.replace(raw, esc)
+    return value
+
+
+def unescape(value: str) -> str:
+    for raw, esc in reversed(_ESCAPES):
+        value = value.replace(esc, raw)
+    return value
+
+
+def group_suffix(group: dict[str, str]) -> str:
+    return "|".join(f"{k}={escape(v)}" for k, v in sorted(group.items()))
+
+
+def parse_group(suffix: str) -> dict[str, str]:
+    if not suffix:
+        return {}
+    out = {}
+    for part in suffix.split("|"):
+        key, _, value = part.partition("=")
+        out[key] = unescape(value)
+    return out
+
+
+def series_name(rule_id: str, group: dict[str, str] | None = None, rating: int | None = None) -> str:
+    name = f"rule:{rule_id}"
+    if group:
+        name += "|" + group_suffix(group)
+    if rating is not None:
+        name += f"#rating={rating}"
+    return name
+
+
+def term_series(rule_id: str, term: str) -> str:
+    return f"rule:{rule_id}|term={escape(term)}"
+
+
+class RuleState:
+    """Cached, write-through access to the rules' state in the store."""
+
+    def __init__(self) -> None:
+        self._maps: dict[str, dict[str, Any]] = {}
+        self._blobs: dict[str, dict[str, bytes]] = {}
+
+    def clear(self) -> None:
+        self._maps.clear()
+        self._blobs.clear()
+
+    # --- watermark ----------------------------------------------------------------------
+
+    @staticmethod
+    def next_bucket(store: "SqliteStore", rule_id: str) -> int | None:
+        value = store.get_state(f"rules.{rule_id}.next")
+        return int(value) if value else None
+
+    @staticmethod
+    def set_next_bucket(store: "SqliteStore", rule_id: str, bucket: int) -> None:
+        store.set_state(f"rules.{rule_id}.next", str(bucket))
+
+    # --- small JSON maps: realert cooldowns, open groups ----------------------------------
+
+    def get_map(self, store: "SqliteStore", rule_id: str, name: str) -> dict[str, Any]:
+        key = f"rules/{rule_id}/{name}"
+        if key not in self._maps:
+            blob = store.get_blobs(key).get(key)
+            self._maps[key] = json.loads(blob) if blob else {}
+        return self._maps[key]
+
+    def save_map(self, store: "SqliteStore", rule_id: str, name: str, now: datetime) -> None:
+        key = f"rules/{rule_id}/{name}"
+        store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())], now)
+
+    # --- blobs per group (spike states) -----------------------------------------------------
+
+    def get_blobs(self, store: "SqliteStore", rule_id: str, name: str) -> dict[str, bytes]:
+        """Group suffix -> blob."""
+        prefix = f"rules/{rule_id}/{name}/"
+        if prefix not in self._blobs:
+            self._blobs[prefix] = {k[len(prefix):]: v for k, v in store.get_blobs(prefix).items()}
+        return self._blobs[prefix]
+
+    def put_blobs(self, store: "SqliteStore", rule_id: str, name: str, items: dict[str, bytes], now: datetime) -> None:
+        prefix = f"rules/{rule_id}/{name}/"
+        self.get_blobs(store, rule_id, name).update(items)
+        store.put_blobs([(prefix + k, v) for k, v in items.items()], now)
