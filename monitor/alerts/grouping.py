@@ -59,12 +59,17 @@ class IncidentManager:
         self.routes = routes
 
     def apply(self, stored: Sequence[StoredFinding], recoveries: Sequence[Recovery], now: datetime) -> None:
-        for item in stored:
-            self._add_finding(item, now)
-        for recovery in recoveries:
-            incident = self.store.open_incident_for(recovery.group_key)
-            if incident is not None and recovery.event_time >= incident.last_seen:
-                self._resolve(incident, now, reason="back to baseline")
+        # In event-time order: when the clock jumped over several buckets (replay, a restart), a
+        # recovery must close the incident before a later finding opens the next one.
+        events = [(item.finding.event_time, 0, item) for item in stored] + \
+                 [(recovery.event_time, 1, recovery) for recovery in recoveries]
+        for _, _, event in sorted(events, key=lambda e: (e[0], e[1])):
+            if isinstance(event, Recovery):
+                incident = self.store.open_incident_for(event.group_key)
+                if incident is not None and event.event_time >= incident.last_seen:
+                    self._resolve(incident, now, reason="back to baseline")
+            else:
+                self._add_finding(event, now)
 
     def tick(self, now: datetime) -> None:
         for incident in self.store.list_incidents((IncidentState.OPEN, IncidentState.ACKNOWLEDGED), limit=10_000):

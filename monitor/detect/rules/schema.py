@@ -16,6 +16,7 @@ SCHEMA_ID = "https://github.com/feedback-monitor/feedback-monitor/rules/schema.j
 
 def rule_schema() -> dict[str, Any]:
     schema = RuleFile.model_json_schema(by_alias=True)
+    schema.pop("description", None)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             "description": "YAML detection rules for the feedback monitor (docs/rules.md). In an editor with the "
                            "YAML language server, start a rule file with "
