@@ -1,5 +1,6 @@
 """Rule types in event time through the real pipeline: thresholds, spikes, flatlines, new terms."""
 
+import json
 from datetime import timedelta
 
 from monitor.detect.rules import build_rule_engine
@@ -236,6 +237,7 @@ def test_incidents_are_the_same_whether_the_clock_jumps_or_ticks(tmp_path):
     lines = ([post_line(f"a{i}", "x", minutes=i * 10, source="play") for i in range(12)]
              + [post_line(f"b{i}", "x", minutes=i * 10, source="x") for i in range(60)]
              + [post_line(f"c{i}", "x", minutes=300 + i * 10, source="play") for i in range(3)])
+    lines.sort(key=lambda line: json.loads(line)["created_at"])  # in event time, as a live feed would be
 
     def outcome(app):
         return [(i.key, i.state.value, i.first_seen, i.summary.get("resolved_because"))
