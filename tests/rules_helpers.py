@@ -12,7 +12,7 @@ from typing import Sequence
 from conftest import T0, post_line
 from monitor.app import App
 from monitor.clock import ManualClock
-from monitor.config import load_config_text
+from monitor.config import load_config
 from monitor.detect.rules import load_rules
 from monitor.models import CategoryScore, EnrichedPost, Enrichment, Post, Sentiment
 from monitor.replay import replay
@@ -55,8 +55,9 @@ class TextEnricher:
 
 def rules_app(tmp_path: Path, rules_text: str, config: str = "", start=None, batch_size: int | None = None) -> App:
     path = write_rules(tmp_path, rules_text)
-    cfg_text = f"rules: {{paths: [{path}]}}\n" + textwrap.dedent(config)
-    cfg = load_config_text(cfg_text, env={}, base_dir=tmp_path)
+    cfg_text = f"rules: {{paths: [{path}]}}\nstorage: {{path: db.sqlite}}\n" + textwrap.dedent(config)
+    (tmp_path / "config.yaml").write_text(cfg_text, encoding="utf-8")
+    cfg = load_config(tmp_path / "config.yaml", env={}, explicit=True)
     if batch_size:
         cfg = replace(cfg, settings=cfg.settings.model_copy(update={
             "detection": cfg.settings.detection.model_copy(update={"batch_size": batch_size})}))

@@ -25,8 +25,9 @@ class Strict(BaseModel):
 class StorageSettings(Strict):
     path: str = "storage/monitor.db"
     retention: Duration | None = timedelta(days=365)  # posts older than this are deleted; null keeps all
-    housekeeping: ScheduleField = "30 3 * * *"  # retention and incremental vacuum, daily
-    vacuum: ScheduleField = "0 4 * * 0"  # full VACUUM, weekly
+    # validate_default: the defaults are cron strings that must become Schedules like configured values
+    housekeeping: ScheduleField = Field("30 3 * * *", validate_default=True)  # retention, incremental vacuum
+    vacuum: ScheduleField = Field("0 4 * * 0", validate_default=True)  # full VACUUM, weekly
 
 
 class PluginEntry(Strict):

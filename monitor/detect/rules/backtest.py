@@ -134,14 +134,15 @@ def backtest(config: "AppConfig", source: "SqliteStore", ruleset: RuleSet, since
                 total += len(batch)
             app.clock.advance_to(max(app.clock.now(), until) + settings.bucket + settings.lateness)
             pipeline.detect()
-            return _report(app.store, selected, since, until, total, tz, samples)
+            return _report(app.store, selected, since, until, total, tz, samples,
+                           enabled={r.id: r.enabled for r in ruleset.rules})
         finally:
             app.close()
 
 
 def _report(store: "SqliteStore", ruleset: RuleSet, since: datetime, until: datetime, posts: int, tz: ZoneInfo,
-            samples: int) -> BacktestReport:
-    reports = {r.id: RuleReport(r.id, r.type, r.spec.title, r.enabled) for r in ruleset.rules}
+            samples: int, enabled: dict[str, bool]) -> BacktestReport:
+    reports = {r.id: RuleReport(r.id, r.type, r.spec.title, enabled.get(r.id, True)) for r in ruleset.rules}
     per_day: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     sample_ids: dict[str, list[tuple[Any, int]]] = defaultdict(list)
     for stored in store.findings(limit=10**9):
