@@ -139,16 +139,18 @@ def test_keyword_index_gives_the_same_answer_as_evaluating_every_rule(tmp_path):
     rng = random.Random(7)
     words = ["hacked", "withdrawal", "stuck", "login", "被盗", "해킹", "scam", "token", "fine", "app"]
     conditions = ["keywords: {en: [%s]}", "any: [{keywords: [%s]}, {lang: ko}]",
-                  "all: [{keywords: [%s]}, {not: {rating_at_most: 2}}]", "not: {keywords: [%s]}"]
+                  "all: [{keywords: [%s]}, {not: {rating_at_most: 2}}]", "not: {keywords: [%s]}",
+                  r"regex: '\b%s\w*'", r"any: [{regex: '(?:%s|stuck)\s+\w+'}, {keywords: [app]}]"]
     rules = "rules:\n" + "".join(
-        f"  - id: r{i}\n    title: R\n    type: match\n    match: {{{conditions[i % 4] % rng.choice(words)}}}\n"
-        for i in range(40))
+        f"  - id: r{i}\n    title: R\n    type: match\n    match: {{{conditions[i % 6] % rng.choice(words)}}}\n"
+        for i in range(60))
     path = tmp_path / "many.yaml"
     path.write_text(rules, encoding="utf-8")
     from monitor.detect.rules import load_rules
 
     ruleset = load_rules([path])
-    for n in range(200):
+    assert sum(r.anchors is not None for r in ruleset.active) >= 30  # regexes are indexed by their literals
+    for n in range(300):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 4)))
         item = enriched(text, lang=rng.choice(["en", "ko"]), rating=rng.choice([None, 1, 5]))
         pc = ruleset.context(item)

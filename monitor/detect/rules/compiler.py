@@ -16,7 +16,8 @@ from ...models import EnrichedPost, group_key
 from . import conditions as c
 from . import fields
 from . import model as m
-from .text import KeywordMatcher, parse_keyword
+from .regexlit import required_literals
+from .text import Keyword, KeywordMatcher, Mode, normalize, parse_keyword
 
 DEFAULT_RESOLVE_AFTER = timedelta(hours=1)
 AUTHOR_MEMORY = timedelta(days=2)  # distinct authors per bucket are kept this long (store retention)
@@ -124,13 +125,15 @@ def compile_condition(cond: Any, path: Path_, locate: Locate, ctx: CompileContex
         return _keywords(cond, path, locate, ctx)
     if isinstance(cond, m.RegexCond):
         patterns = []
+        anchors: set[int] | None = set()
         values = m.as_list(cond.regex)
         for i, pattern in enumerate(values):
             where = locate(path + (("regex", i) if isinstance(cond.regex, list) else ("regex",)))
             compiled = ctx.regex(pattern, where)
             if compiled is not None:
                 patterns.append(compiled)
-        return c.RegexNode(patterns), None
+            anchors = _regex_anchors(pattern, ctx, anchors)
+        return c.RegexNode(patterns), frozenset(anchors) if anchors else None
     if isinstance(cond, m.CategoryCond):
         return c.category_node(m.as_list(cond.category), cond.min_score), None
     if isinstance(cond, m.SentimentCond):
@@ -159,6 +162,16 @@ def compile_condition(cond: Any, path: Path_, locate: Locate, ctx: CompileContex
     if isinstance(cond, m.AuthorCond):
         return c.one_of_node("author", m.as_list(cond.author), lambda i: i.post.author, fold=True), None
     raise TypeError(f"unknown condition {type(cond).__name__}")  # the schema makes this unreachable
+
+
+def _regex_anchors(pattern: str, ctx: CompileContext, anchors: set[int] | None) -> set[int] | None:
+    """Index a regex by literal text every match contains (see regexlit.py); None when it has none."""
+    if anchors is None:
+        return None
+    literals = required_literals(pattern)
+    if not literals or any(normalize(lit) != lit for lit in literals):
+        return None
+    return anchors | {ctx.matcher.add(Keyword(lit, Mode.SUBSTRING, f"(in regex) {lit}", None)) for lit in literals}
 
 
 def _keywords(cond: m.KeywordsCond, path: Path_, locate: Locate, ctx: CompileContext):

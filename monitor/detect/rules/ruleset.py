@@ -11,7 +11,7 @@ from typing import Iterable, Iterator, Sequence
 from ...errors import ConfigError
 from ...models import EnrichedPost
 from .compiler import CompileContext, CompiledRule, RuleSource, compile_rule
-from .conditions import PostContext
+from .conditions import KeywordNode, PostContext
 from .text import KeywordMatcher
 
 
@@ -42,6 +42,9 @@ class RuleSet:
                 for kid in rule.anchors:
                     index[kid].append(i)
         self._index = dict(index)
+        # a rule whose whole condition is one keyword list holds whenever one of its anchors was found
+        self._tests = [rule.node.test for rule in self.active]
+        self._sure = [isinstance(rule.node, KeywordNode) for rule in self.active]
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -61,8 +64,8 @@ class RuleSet:
             for kid in pc.hits:
                 found.update(self._index.get(kid, ()))
             candidates = sorted(found)
-        active = self.active
-        return [active[i] for i in candidates if active[i].matches(pc)]
+        active, tests, sure = self.active, self._tests, self._sure
+        return [active[i] for i in candidates if sure[i] or tests[i](pc)]
 
     def evaluate(self, items: Iterable[EnrichedPost]) -> Iterator[tuple[EnrichedPost, PostContext, list[CompiledRule]]]:
         for item in items:

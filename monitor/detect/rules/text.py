@@ -67,6 +67,15 @@ def script_of(ch: str) -> str | None:
     return "other"
 
 
+_SCRIPTS: dict[str, str] = {}  # character -> script class ("" for separators), filled as characters are seen
+
+
+def _script_slow(ch: str) -> str:
+    if len(_SCRIPTS) < 100_000:
+        _SCRIPTS[ch] = script_of(ch) or ""
+    return script_of(ch) or ""
+
+
 def is_unspaced(text: str) -> bool:
     return any(script_of(ch) == "unspaced" for ch in text)
 
@@ -143,15 +152,22 @@ class KeywordMatcher:
         if self._automaton is None:
             return hits
         n = len(text)
+        script = _SCRIPTS.get
         for end, entries in self._automaton.iter(text):
             for kid, length, left, right in entries:
                 if kid in hits:
                     continue
                 start = end - length + 1
-                if left is not None and start > 0 and script_of(text[start - 1]) == left:
-                    continue
-                if right is not None and end + 1 < n and script_of(text[end + 1]) == right:
-                    continue
+                if left is not None and start > 0:
+                    ch = text[start - 1]
+                    found = script(ch)
+                    if (found if found is not None else _script_slow(ch)) == left:
+                        continue
+                if right is not None and end + 1 < n:
+                    ch = text[end + 1]
+                    found = script(ch)
+                    if (found if found is not None else _script_slow(ch)) == right:
+                        continue
                 hits.add(kid)
         return hits
 
