@@ -122,6 +122,19 @@ def timed(fn, repeat: int = 3) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def timed_together(fns, repeat: int = 3) -> list[tuple[float, object]]:
+    """Median times of several functions run in turns, so that a machine whose load changes during
+    the run affects all of them alike (the comparisons are ratios)."""
+    times: list[list[float]] = [[] for _ in fns]
+    results: list[object] = [None] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - start)
+    return [(statistics.median(t), r) for t, r in zip(times, results)]
+
+
 def evaluate_all(ruleset, posts) -> int:
     return sum(len(fired) for _, _, fired in ruleset.evaluate(posts))
 
@@ -156,17 +169,16 @@ def main(argv: list[str] | None = None) -> int:
 
     small = load(rules_yaml(10, words))
     large = load(rules_yaml(1000, words))
-    t_small, fired_small = timed(lambda: evaluate_all(small, posts))
-    t_large, fired_large = timed(lambda: evaluate_all(large, posts))
+    (t_small, fired_small), (t_large, fired_large) = timed_together(
+        [lambda: evaluate_all(small, posts), lambda: evaluate_all(large, posts)])
     ratio = t_large / t_small
     rows.append(("10 rules", t_small, fired_small))
     rows.append(("1,000 rules", t_large, fired_large))
 
     kw100 = load(rules_yaml(100, words, seed=11, fields=False))
     rule_keywords = [[kw.lower() for kw in r.spec.match.keywords["en"]] for r in kw100.rules]
-    t_engine, fired_engine = timed(lambda: evaluate_all(kw100, posts))
-    t_naive, fired_naive = timed(lambda: naive_keywords(rule_keywords, posts))
-    t_bare, _ = timed(lambda: bare_loop(posts))
+    (t_engine, fired_engine), (t_naive, fired_naive), (t_bare, _) = timed_together(
+        [lambda: evaluate_all(kw100, posts), lambda: naive_keywords(rule_keywords, posts), lambda: bare_loop(posts)])
 
     from monitor.detect.rules import load_rules
     from monitor.paths import builtin_rules_dir
@@ -179,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = [
         f"`python -m bench.rules` on {n:,} posts ({where}); median of 3 runs of `RuleSet.evaluate` "
-        "(normalise, one Aho-Corasick scan, evaluate the rules a post's keywords point to).",
+        "(normalise, one Aho-Corasick scan, evaluate the rules a post's keywords point to); the runs being "
+        "compared take turns, so changes in machine load hit them alike.",
         "",
         "| rules | seconds | posts/s | rule matches |",
         "|---|---|---|---|",

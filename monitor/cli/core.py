@@ -36,6 +36,9 @@ def init(directory: str, force: bool) -> None:
         if not dest.exists() or force:
             dest.write_text(pack.read_text("utf-8"), "utf-8")
             copied += 1
+    schema = builtin_rule_files()[0].with_name("schema.json") if builtin_rule_files() else None
+    if schema is not None and schema.exists():  # lets editors check the copied rule files
+        (rules_dir / "schema.json").write_text(schema.read_text("utf-8"), "utf-8")
     (target / "storage").mkdir(exist_ok=True)
     click.echo(f"wrote {config_file}, {copied} rule pack(s) in {rules_dir}/ and {target / 'storage'}/")
     click.echo("next: monitor config check, then monitor run (or monitor run --once)")

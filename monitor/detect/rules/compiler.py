@@ -43,6 +43,7 @@ class CompiledRule:
     node: c.Node
     anchors: frozenset[int] | None  # the rule can only match a post with one of these keywords
     term_filter: re.Pattern[str] | None = None
+    term_literals: frozenset[str] | None = None  # text one of which a post needs for any term to pass the filter
     ignore_terms: frozenset[str] = frozenset()
 
     @property
@@ -211,6 +212,7 @@ def compile_rule(src: RuleSource, ctx: CompileContext, bucket: timedelta) -> Com
     if isinstance(spec, m.NewTermRule):
         if spec.term_filter:
             rule.term_filter = ctx.regex(spec.term_filter, src.locate(("term_filter",)))
+            rule.term_literals = required_literals(spec.term_filter)
         rule.ignore_terms = frozenset(t.casefold().lstrip("#$@") for t in spec.ignore)
     check_rule(src, bucket, ctx.problems)
     return rule

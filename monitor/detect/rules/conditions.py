@@ -212,7 +212,7 @@ class TrueNode(Node):
 
 
 def keyword_terms(node: Node, pc: PostContext) -> list[str]:
-    """Keywords and regex matches that hold for this post anywhere in the tree (finding evidence)."""
+    """Keywords and regex text found in the branches that made the post match (finding evidence)."""
     out: list[str] = []
     stack = [node]
     while stack:
@@ -221,8 +221,10 @@ def keyword_terms(node: Node, pc: PostContext) -> list[str]:
             out.extend(n.terms(pc))
         elif isinstance(n, RegexNode):
             out.extend(f[:80] for f in n.found(pc))
-        elif isinstance(n, (AllNode, AnyNode)):
+        elif isinstance(n, AllNode):
             stack.extend(reversed(n.children))
+        elif isinstance(n, AnyNode):
+            stack.extend(reversed([c for c in n.children if c.test(pc)]))
         # terms under `not` are the absence of something: not evidence
     return list(dict.fromkeys(out))
 

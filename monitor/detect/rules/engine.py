@@ -85,6 +85,7 @@ class RuleEngine(Detector):
                 elif fresh:
                     points.extend(series_points(rule, item, pc, ctx.bucket))
         ctx.store.add_series_points(points)
+        self.state.flush(ctx.store, now)
         return signals
 
     def _match_finding(self, rule: CompiledRule, item: EnrichedPost, pc: PostContext, judge: Judge) -> Finding | None:
@@ -126,6 +127,7 @@ class RuleEngine(Detector):
                 continue
             signals.extend(judge.judge(rule, start, end))
             RuleState.set_next_bucket(ctx.store, rule.id, end)
+        self.state.flush(ctx.store, now)
         return signals
 
 
@@ -136,6 +138,8 @@ def series_points(rule: CompiledRule, item: EnrichedPost, pc: PostContext, bucke
     spec = rule.spec
     names = [series_name(rule.id)]
     if isinstance(spec, m.NewTermRule):
+        if rule.term_literals and not any(lit in pc.text for lit in rule.term_literals):
+            return [SeriesPoint(n, b, author) for n in names]  # no term of this post can pass term_filter
         for term in sorted(extract(pc.text, spec.extract, spec.min_length)):
             bare = term.lstrip("#$@")
             if bare in rule.ignore_terms or (rule.term_filter and not rule.term_filter.search(term)):

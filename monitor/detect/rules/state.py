@@ -70,10 +70,14 @@ class RuleState:
     def __init__(self) -> None:
         self._maps: dict[str, dict[str, Any]] = {}
         self._blobs: dict[str, dict[str, bytes]] = {}
+        self._dirty: set[str] = set()
+        self.first_buckets: dict[str, int] = {}  # rule id -> its first counted bucket
 
     def clear(self) -> None:
         self._maps.clear()
         self._blobs.clear()
+        self._dirty.clear()
+        self.first_buckets.clear()
 
     # --- watermark ----------------------------------------------------------------------
 
@@ -98,6 +102,17 @@ class RuleState:
     def save_map(self, store: "SqliteStore", rule_id: str, name: str, now: datetime) -> None:
         key = f"rules/{rule_id}/{name}"
         store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())], now)
+        self._dirty.discard(key)
+
+    def touch_map(self, rule_id: str, name: str) -> None:
+        """Mark a map changed; `flush` writes it (once per pass instead of once per change)."""
+        self._dirty.add(f"rules/{rule_id}/{name}")
+
+    def flush(self, store: "SqliteStore", now: datetime) -> None:
+        if self._dirty:
+            store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())
+                             for key in sorted(self._dirty)], now)
+            self._dirty.clear()
 
     # --- blobs per group (spike states) -----------------------------------------------------
 

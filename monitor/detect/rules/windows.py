@@ -70,8 +70,16 @@ class Judge:
                 if "#" not in name}
 
     def first_bucket(self, rule: CompiledRule) -> int | None:
-        buckets = self.ctx.store.series_buckets(series_name(rule.id), 0, 2**62)[:1]
-        return buckets[0].bucket if buckets else None
+        """The rule's first counted bucket (cached: it only moves when retention deletes old counts,
+        and an earlier value is harmless)."""
+        cached = self.state.first_buckets.get(rule.id)
+        if cached is not None:
+            return cached
+        buckets = self.ctx.store.series_buckets(series_name(rule.id), 0, 2**62)
+        if not buckets:
+            return None
+        self.state.first_buckets[rule.id] = buckets[0].bucket
+        return buckets[0].bucket
 
     def allow(self, rule: CompiledRule, suffix: str, at: int) -> tuple[bool, int]:
         """Realert: may the rule emit a finding for this group at this time? (and how many it held back)."""
@@ -80,12 +88,11 @@ class Judge:
             return True, 0
         marks = self.state.get_map(self.ctx.store, rule.id, "realert")
         last = marks.get(suffix)
+        self.state.touch_map(rule.id, "realert")
         if last is not None and 0 <= at - last[0] < cooldown:
             last[1] += 1
-            self.state.save_map(self.ctx.store, rule.id, "realert", self.now)
             return False, 0
         marks[suffix] = [at, 0]
-        self.state.save_map(self.ctx.store, rule.id, "realert", self.now)
         return True, last[1] if last else 0
 
     def evidence_posts(self, rule: CompiledRule, group: dict[str, str], start: int, end: int) -> list[int]:
