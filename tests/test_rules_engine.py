@@ -250,3 +250,22 @@ def test_incidents_are_the_same_whether_the_clock_jumps_or_ticks(tmp_path):
     assert finding_times(jumping) == finding_times(ticking)
     assert outcome(jumping)[0][:2] == ("silent|source=play", "resolved")
     assert [o[:2] + o[3:] for o in outcome(jumping)] == [o[:2] + o[3:] for o in outcome(ticking)]
+
+
+def test_match_rule_realert_and_edited_posts(tmp_path):
+    app = rules_app(tmp_path, """\
+    rules:
+      - id: kw
+        title: KW
+        type: match
+        realert: 30m
+        resolve_after: 2h
+        match: {keywords: [hacked]}
+    """)
+    feed(app, [post_line(i, "hacked", minutes=m) for i, m in enumerate([0, 10, 20, 40, 75])])
+    assert [m for m, _ in finding_times(app)] == [0.0, 40.0, 75.0]
+    assert app.store.findings()[1].finding.evidence["suppressed"] == 2
+    # an old post edited to match is a finding of its own and does not move the cooldown back
+    feed(app, [post_line("old", "all fine", minutes=-300)])
+    feed(app, [post_line("old", "all fine... then I got hacked", minutes=-300), post_line(9, "hacked", minutes=90)])
+    assert [m for m, _ in finding_times(app)] == [-300.0, 0.0, 40.0, 75.0]

@@ -41,7 +41,7 @@ def _what_happens(rule: CompiledRule, pc: PostContext) -> list[str]:
     spec = rule.spec
     if isinstance(spec, m.MatchRule):
         group = rule.group(pc.item)
-        return [f"=> a match rule: the post itself is a finding" + (f" in group {group}" if group else "")]
+        return ["=> a match rule: the post itself is a finding" + (f" in group {group}" if group else "")]
     if isinstance(spec, m.NewTermRule):
         terms = sorted(extract(pc.text, spec.extract, spec.min_length))
         return [f"=> counted for the terms: {', '.join(terms) or '(none extracted)'}"]

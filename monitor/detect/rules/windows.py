@@ -42,6 +42,10 @@ class Counts:
     def total(self, start: int, end: int) -> int:
         return self.cum[bisect_left(self.starts, end)] - self.cum[bisect_left(self.starts, start)]
 
+    def last_before(self, end: int) -> int | None:
+        i = bisect_left(self.starts, end) - 1
+        return self.starts[i] if i >= 0 else None
+
     def first(self, start: int, end: int) -> int | None:
         i = bisect_left(self.starts, start)
         return self.starts[i] if i < len(self.starts) and self.starts[i] < end else None
@@ -89,9 +93,11 @@ class Judge:
         marks = self.state.get_map(self.ctx.store, rule.id, "realert")
         last = marks.get(suffix)
         self.state.touch_map(rule.id, "realert")
-        if last is not None and 0 <= at - last[0] < cooldown:
+        if last is not None and abs(at - last[0]) < cooldown:  # a late post just before counts too
             last[1] += 1
             return False, 0
+        if last is not None and at < last[0]:  # much older (an edited post): allowed, cooldown unchanged
+            return True, 0
         marks[suffix] = [at, 0]
         return True, last[1] if last else 0
 
@@ -227,8 +233,7 @@ class Judge:
                     continue
                 count = counts.total(e - width, e)
                 if count < spec.min_count:
-                    last = counts.first(e - lookback, e)
-                    last_seen = counts.starts[bisect_left(counts.starts, e) - 1] if last is not None else None
+                    last_seen = counts.last_before(e)
                     evidence = {"observed": count, "expected": spec.min_count, "counted": "posts",
                                 "window": format_duration(spec.window),
                                 "window_start": to_db(from_epoch(e - width)), "window_end": to_db(from_epoch(e)),
