@@ -14,7 +14,7 @@ next call, so one pass never mixes two rule sets.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ...alerts.grouping import RuleMeta
@@ -74,17 +74,24 @@ class RuleEngine(Detector):
         items = sorted(batch.posts, key=lambda i: (i.post.created_at, i.post.id or 0))
         signals: list[Signal] = []
         points: list[SeriesPoint] = []
+        first: dict[str, int] = {}  # rule id -> earliest bucket counted in this batch
         judge = Judge(rs, ctx, self.state, now)
         for item, pc, fired in rs.evaluate(items):
             fresh = item.post.id in batch.fresh
+            where = None
             for rule in fired:
                 if rule.type == "match":
                     finding = self._match_finding(rule, item, pc, judge)
                     if finding:
                         signals.append(finding)
                 elif fresh:
-                    points.extend(series_points(rule, item, pc, ctx.bucket))
+                    if where is None:
+                        where = (bucket_of(epoch(item.post.created_at), ctx.bucket), author_of(item))
+                    points.extend(series_points(rule, item, pc, *where))
+                    first[rule.id] = min(first.get(rule.id, where[0]), where[0])
         ctx.store.add_series_points(points)
+        for rule_id, bucket in first.items():
+            self.state.counted(ctx.store, rule_id, bucket)
         self.state.flush(ctx.store, now)
         return signals
 
@@ -131,15 +138,13 @@ class RuleEngine(Detector):
         return signals
 
 
-def series_points(rule: CompiledRule, item: EnrichedPost, pc: PostContext, bucket: timedelta) -> list[SeriesPoint]:
-    """The count series a fresh matching post adds to for one windowed rule."""
-    b = bucket_of(epoch(item.post.created_at), bucket)
-    author = author_of(item)
+def series_points(rule: CompiledRule, item: EnrichedPost, pc: PostContext, b: int, author: str) -> list[SeriesPoint]:
+    """The count series a fresh matching post (in bucket `b`) adds to for one windowed rule."""
     spec = rule.spec
-    names = [series_name(rule.id)]
+    names: list[str] = []
     if isinstance(spec, m.NewTermRule):
         if rule.term_literals and not any(lit in pc.text for lit in rule.term_literals):
-            return [SeriesPoint(n, b, author) for n in names]  # no term of this post can pass term_filter
+            return []  # no term of this post can pass term_filter
         for term in sorted(extract(pc.text, spec.extract, spec.min_length)):
             bare = term.lstrip("#$@")
             if bare in rule.ignore_terms or (rule.term_filter and not rule.term_filter.search(term)):
@@ -147,12 +152,11 @@ def series_points(rule: CompiledRule, item: EnrichedPost, pc: PostContext, bucke
             names.append(term_series(rule.id, term))
         return [SeriesPoint(n, b, author) for n in names]
     group = rule.group(item) if rule.group_by else None
-    if group:
-        names.append(series_name(rule.id, group))
+    names.append(series_name(rule.id, group))  # per group, or the rule's one series
     if isinstance(spec, m.ThresholdRule) and spec.average_rating and item.post.rating:
-        names.append(series_name(rule.id, None, item.post.rating))
         if group:
             names.append(series_name(rule.id, group, item.post.rating))
+        names.append(series_name(rule.id, None, item.post.rating))  # all groups: the baseline
     return [SeriesPoint(n, b, author) for n in names]
 
 

@@ -6,8 +6,9 @@
 - groups with an open condition, to send a Recovery when they clear (blob "rules/<id>/active");
 - spike detector states per group (blobs "rules/<id>/spike/<group>").
 
-Count series are named "rule:<id>" (every matching post), "rule:<id>|<k>=<v>|..." (per group),
-with "#rating=<n>" appended for rating histograms and "|term=<t>" for new_term terms. Values are
+Count series are named "rule:<id>" (an ungrouped rule), "rule:<id>|<k>=<v>|..." (per group of a
+grouped rule), with "#rating=<n>" appended for rating histograms and "|term=<t>" for new_term
+terms; the first bucket a rule counted is kept as "rules.<id>.since". Values are
 escaped so that names parse back into groups. Everything read here is cached in memory until
 `clear()`, which the engine calls whenever a pass fails or the rules change; every write goes
 straight to the store, inside the detection pass's transaction.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -51,10 +53,13 @@ def parse_group(suffix: str) -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=65536)
+def _group_name(rule_id: str, items: tuple[tuple[str, str], ...]) -> str:
+    return f"rule:{rule_id}|" + "|".join(f"{k}={escape(v)}" for k, v in items)
+
+
 def series_name(rule_id: str, group: dict[str, str] | None = None, rating: int | None = None) -> str:
-    name = f"rule:{rule_id}"
-    if group:
-        name += "|" + group_suffix(group)
+    name = _group_name(rule_id, tuple(sorted(group.items()))) if group else f"rule:{rule_id}"
     if rating is not None:
         name += f"#rating={rating}"
     return name
@@ -71,13 +76,30 @@ class RuleState:
         self._maps: dict[str, dict[str, Any]] = {}
         self._blobs: dict[str, dict[str, bytes]] = {}
         self._dirty: set[str] = set()
-        self.first_buckets: dict[str, int] = {}  # rule id -> its first counted bucket
+        self.first_buckets: dict[str, int] = {}  # rule id -> its first counted bucket ("rules.<id>.since")
 
     def clear(self) -> None:
         self._maps.clear()
         self._blobs.clear()
         self._dirty.clear()
         self.first_buckets.clear()
+
+    # --- the first bucket a rule counted ----------------------------------------------------
+
+    def since(self, store: "SqliteStore", rule_id: str) -> int | None:
+        if rule_id not in self.first_buckets:
+            value = store.get_state(f"rules.{rule_id}.since")
+            if not value:
+                return None
+            self.first_buckets[rule_id] = int(value)
+        return self.first_buckets[rule_id]
+
+    def counted(self, store: "SqliteStore", rule_id: str, bucket: int) -> None:
+        """Record that the rule counted a post in `bucket` (keeps the earliest)."""
+        known = self.since(store, rule_id)
+        if known is None or bucket < known:
+            store.set_state(f"rules.{rule_id}.since", str(bucket))
+            self.first_buckets[rule_id] = bucket
 
     # --- watermark ----------------------------------------------------------------------
 

@@ -74,16 +74,8 @@ class Judge:
                 if "#" not in name}
 
     def first_bucket(self, rule: CompiledRule) -> int | None:
-        """The rule's first counted bucket (cached: it only moves when retention deletes old counts,
-        and an earlier value is harmless)."""
-        cached = self.state.first_buckets.get(rule.id)
-        if cached is not None:
-            return cached
-        buckets = self.ctx.store.series_buckets(series_name(rule.id), 0, 2**62)
-        if not buckets:
-            return None
-        self.state.first_buckets[rule.id] = buckets[0].bucket
-        return buckets[0].bucket
+        """The first bucket the rule counted a post in (None before it counted any)."""
+        return self.state.since(self.ctx.store, rule.id)
 
     def allow(self, rule: CompiledRule, suffix: str, at: int) -> tuple[bool, int]:
         """Realert: may the rule emit a finding for this group at this time? (and how many it held back)."""
