@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import re
 import statistics
@@ -219,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Rule matches in the 100-rule comparison: engine {fired_engine:,}, naive loop {fired_naive:,} "
         "(the naive loop also counts keywords inside longer words).",
     ]
+    try:
+        load = os.getloadavg()[0]
+        lines += ["", f"Load average when the run ended: {load:.1f} on {os.cpu_count()} cores (other jobs shared the "
+                      "machine); absolute rates move with it, the ratios come from runs taken in turns."]
+    except OSError:
+        pass
     body = "\n".join(lines)
     print(body)
     if not args.no_write:

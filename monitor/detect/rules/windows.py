@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .ruleset import RuleSet
 
 MAX_EVIDENCE_POSTS = 10
-SAMPLE_SCAN = 300  # newest posts of a window re-checked to pick evidence posts
+SAMPLE_SCAN = 1000  # newest posts of a window re-checked to pick evidence posts
 
 
 class Counts:
