@@ -221,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         "(the naive loop also counts keywords inside longer words).",
     ]
     try:
-        load = os.getloadavg()[0]
-        lines += ["", f"Load average when the run ended: {load:.1f} on {os.cpu_count()} cores (other jobs shared the "
+        load_avg = os.getloadavg()[0]
+        lines += ["", f"Load average when the run ended: {load_avg:.1f} on {os.cpu_count()} cores (other jobs shared the "
                       "machine); absolute rates move with it, the ratios come from runs taken in turns."]
     except OSError:
         pass
