@@ -129,7 +129,9 @@ class Daemon:
 
     def run(self) -> None:
         with self.app.store.writer_lock():
-            previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+            previous = {}
+            if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+                previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
             try:
                 jobs = ", ".join(job.id for job in self.scheduler.get_jobs())
                 log.info("monitor daemon started on %s; jobs: %s", self.app.db_path, jobs)
