@@ -76,7 +76,7 @@ class GooglePlaySource(Source):
             walk = stream.begin(floor)
             pages = 0
             while not walk.done and pages < self.options.max_pages:
-                items, token = self._page(locale, walk.page)
+                items, token, note = self._page(locale, walk.page)
                 pages += 1
                 fetched_at = self.context.clock.now()
                 posts = []
@@ -89,14 +89,15 @@ class GooglePlaySource(Source):
                     walk.done = True
                 if walk.done:
                     stream.complete()
-                yield Batch(posts, snapshot())
+                yield Batch(posts, snapshot(), note)
 
     def close(self) -> None:
         self._client.close()
 
     # -- one page -------------------------------------------------------------------------
 
-    def _page(self, locale: Locale, token: str | None) -> tuple[list[Any], str | None]:
+    def _page(self, locale: Locale, token: str | None) -> tuple[list[Any], str | None, str | None]:
+        """One page: (review items, next continuation token or None, a note for health)."""
         gps = self._gps
         url = rebase(gps.Formats.Reviews.build(lang=locale.lang, country=locale.country),
                      self.options.base_url or PLAY_BASE_URL)
@@ -114,8 +115,8 @@ class GooglePlaySource(Source):
         try:
             envelope = json.loads(match[0])
             payload = envelope[0][2]
-            if payload is None:
-                return [], None  # Play sends no data for an unknown app or a listing without reviews
+            if payload is None:  # Play's answer for an unknown app id, or a listing with no reviews
+                return [], None, f"{where}: no review data (unknown app id, or no reviews in this listing)"
             data = json.loads(payload)
         except (IndexError, TypeError, ValueError) as exc:
             raise SourceError(f"{where}: unexpected response ({type(exc).__name__}: {str(exc)[:120]})") from None
@@ -126,7 +127,7 @@ class GooglePlaySource(Source):
             next_token = candidate if isinstance(candidate, str) and candidate else None
         except (IndexError, TypeError, KeyError):
             pass
-        return items, next_token
+        return items, next_token, None
 
     def _post(self, item: Any, locale: Locale, fetched_at: datetime) -> Post:
         fields = {k: spec.extract_content(item) for k, spec in self._gps.ElementSpecs.Review.items()}
