@@ -119,6 +119,8 @@ class RssSource(Source):
         posts: list[Post] = []
         for entry in parsed.entries[: self.options.max_entries]:
             post = self._post(entry, url, feed_lang, fetched_at)
+            if not post.text and not post.title:
+                continue  # an empty shell (e.g. the cut-off last item of a truncated feed)
             fingerprint = _fingerprint(post)
             if seen.get(post.external_id) == fingerprint:
                 continue
@@ -180,7 +182,7 @@ def entry_id(entry: Any, feed_url: str) -> str:
 
     An absolute guid/id (a URL, `tag:`, `urn:`) is kept as it is; a path is resolved against the
     configured feed URL; any other opaque guid ("t3_1abcde", "123") is prefixed with the feed's
-    host so that two sites' numbering cannot collide. Without an id the link is used, and
+    host (unless it already names it, as Discourse's do) so two sites' numbering cannot collide. Without an id the link is used, and
     without a link a hash of the title, time and text.
     """
     raw = (entry.get("id") or "").strip()
@@ -189,7 +191,8 @@ def entry_id(entry: Any, feed_url: str) -> str:
             return raw
         if raw.startswith("/"):
             return urljoin(feed_url, raw)
-        return f"{urlsplit(feed_url).netloc}:{raw}"
+        host = urlsplit(feed_url).netloc
+        return raw if host in raw else f"{host}:{raw}"
     link = (entry.get("link") or "").strip()
     if link:
         return urljoin(feed_url, link)
