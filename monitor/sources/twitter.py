@@ -143,14 +143,15 @@ class TwitterSource(Source):
                 when = f"; resets at {retry_at:%Y-%m-%d %H:%M:%S}Z" if retry_at else "; no reset time given"
                 raise SourceRateLimited(f"X API {ENDPOINT}: rate limited (429){when}", retry_at=retry_at) from None
             except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
-                status = exc.response.status_code
                 raise SourceAuthError(
-                    f"X API {ENDPOINT}: {status} {_api_message(exc)} -- a credentials or plan problem: check "
+                    f"X API {ENDPOINT}: {_api_message(exc)} -- a credentials or plan problem: check "
                     f"the bearer token in ${self.options.bearer_token_env} and that the app's access "
                     f"level includes recent search"
                 ) from None
             except tweepy.BadRequest:
                 raise
+            except ValueError as exc:  # a body that is not JSON (requests.JSONDecodeError included)
+                raise SourceError(f"X API {ENDPOINT}: malformed response ({str(exc)[:120]})") from None
             except (tweepy.TwitterServerError, requests.RequestException) as exc:
                 failures += 1
                 if failures > self.options.retries:
@@ -161,8 +162,6 @@ class TwitterSource(Source):
                 self._sleep(self._backoff(failures - 1))
             except tweepy.HTTPException as exc:
                 raise SourceError(f"X API {ENDPOINT}: {_api_message(exc)}") from None
-            except ValueError as exc:  # a body that is not JSON (json decode errors)
-                raise SourceError(f"X API {ENDPOINT}: malformed response ({str(exc)[:120]})") from None
 
     def _backoff(self, attempt: int) -> float:
         import random
@@ -257,8 +256,23 @@ if not any(isinstance(f, _RedactBearer) for f in _tweepy_log.filters):
 
 
 def _api_message(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] if text else type(exc).__name__
+    """Status and the API's own explanation (title, detail, reason, error messages)."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return type(exc).__name__
+    parts = [f"{response.status_code} {response.reason or ''}".strip()]
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("title", "detail", "reason"):
+            if isinstance(body.get(key), str) and body[key] not in parts:
+                parts.append(body[key])
+        for error in body.get("errors") or []:
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                parts.append(error["message"])
+    return " ".join(" - ".join(parts).split())[:400]
 
 
 def _id_or_none(value: Any) -> str | None:
