@@ -58,8 +58,11 @@ class LoopbackServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = Request(
-                    self.command, parts.path, parse_qs(parts.query),
-                    {k.lower(): v for k, v in self.headers.items()}, body,
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
                 )
                 reply = server._next_reply(request)
                 if reply.delay:

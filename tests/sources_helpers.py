@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from loopback_http import LoopbackServer
+
 from monitor.clock import ManualClock
 from monitor.sources.base import Batch, Source, SourceContext
 from monitor.sources.http import HostPacer

@@ -7,11 +7,19 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from loopback_http import Reply
+from sources_helpers import (  # noqa: F401
+    MULTILINGUAL,
+    fixture_json,
+    make_context,
+    posts_of,
+    run,
+    server,
+    take_batches,
+)
+
 from monitor.errors import SourceError, SourceRateLimited, SourceUnavailable
 from monitor.sources import create_source
-from sources_helpers import MULTILINGUAL, fixture_json, make_context, posts_of, run, server, take_batches  # noqa: F401
 
 APP = "1327268470"
 TEMPLATE = fixture_json("app_store", "customerreviews_us_page1.json")
@@ -64,7 +72,9 @@ def source(server, context, **options):
 
 
 def test_parses_a_recorded_page_into_posts(server):
-    server.route("GET", path(1), Reply(200, json.dumps(TEMPLATE, ensure_ascii=False), {"Content-Type": "application/json"}))
+    server.route(
+        "GET", path(1), Reply(200, json.dumps(TEMPLATE, ensure_ascii=False), {"Content-Type": "application/json"})
+    )
     context, _ = make_context()
     batches, cursor, error = run(source(server, context))
     assert error is None
@@ -93,8 +103,13 @@ def test_single_entry_object_and_app_metadata_entry(server):
     posts = posts_of(run(source(server, context))[0])
     assert [p.text for p in posts] == [MULTILINGUAL["ko"]]
 
-    meta_entry = {"im:name": {"label": "OKX: Buy Bitcoin BTC & Crypto"}, "id": {"label": "https://apps.apple.com/app/id1327268470"}}
-    server.reset_route("GET", path(1), Reply(200, feed([meta_entry, review(1, datetime(2025, 3, 1, tzinfo=timezone.utc))])))
+    meta_entry = {
+        "im:name": {"label": "OKX: Buy Bitcoin BTC & Crypto"},
+        "id": {"label": "https://apps.apple.com/app/id1327268470"},
+    }
+    server.reset_route(
+        "GET", path(1), Reply(200, feed([meta_entry, review(1, datetime(2025, 3, 1, tzinfo=timezone.utc))]))
+    )
     posts = posts_of(run(source(server, context))[0])
     assert [p.external_id for p in posts] == ["11900000001"]
 
@@ -223,7 +238,11 @@ def test_server_errors_are_retried_then_reported(server):
 
 
 @pytest.mark.parametrize(
-    "body", [b'{"feed": {"entry": [{"id": {"label": "1"}, "im:rating": {"lab', b"<html><body>Service Unavailable</body></html>"]
+    "body",
+    [
+        b'{"feed": {"entry": [{"id": {"label": "1"}, "im:rating": {"lab',
+        b"<html><body>Service Unavailable</body></html>",
+    ],
 )
 def test_truncated_or_malformed_json_is_a_source_error(server, body):
     server.route("GET", path(1), Reply(200, body, {"Content-Type": "application/json"}))
@@ -234,7 +253,9 @@ def test_truncated_or_malformed_json_is_a_source_error(server, body):
 
 def test_429_short_retry_after_is_waited_long_one_ends_the_run(server):
     context, sleep = make_context()
-    server.route("GET", path(1), Reply(429, b"", {"Retry-After": "5"}), Reply(200, feed(timeline(3, context.clock.now()))))
+    server.route(
+        "GET", path(1), Reply(429, b"", {"Retry-After": "5"}), Reply(200, feed(timeline(3, context.clock.now())))
+    )
     batches, _, error = run(source(server, context))
     assert error is None and len(posts_of(batches)) == 3 and sleep.calls == [5.0]
 

@@ -10,11 +10,19 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
 import pytest
-
 from loopback_http import Reply
+from sources_helpers import (  # noqa: F401
+    MULTILINGUAL,
+    fixture_text,
+    make_context,
+    posts_of,
+    run,
+    server,
+    take_batches,
+)
+
 from monitor.errors import SourceError, SourceRateLimited, SourceUnavailable
 from monitor.sources import create_source
-from sources_helpers import MULTILINGUAL, fixture_text, make_context, posts_of, run, server, take_batches  # noqa: F401
 
 APP = "com.okinc.okex.gp"
 PATH = "/_/PlayStoreUi/data/batchexecute"
@@ -22,14 +30,26 @@ PATH = "/_/PlayStoreUi/data/batchexecute"
 
 def item(rid: str, at: datetime, text: str = "", score: int = 1, reply: str | None = None) -> list:
     ts = int(at.timestamp())
-    return [rid, ["user " + rid[-4:], [None, 2, [96, 96], [None, None, "https://play-lh.googleusercontent.com/a-/x"]]],
-            score, None, text or f"review {rid}", [ts, 0], 0,
-            [None, reply, [ts + 60, 0]] if reply else None, None, None, "6.102.0"]
+    return [
+        rid,
+        ["user " + rid[-4:], [None, 2, [96, 96], [None, None, "https://play-lh.googleusercontent.com/a-/x"]]],
+        score,
+        None,
+        text or f"review {rid}",
+        [ts, 0],
+        0,
+        [None, reply, [ts + 60, 0]] if reply else None,
+        None,
+        None,
+        "6.102.0",
+    ]
 
 
 def body(items: list, token: str | None) -> str:
     inner = [items, [None, token], None] if token else [items, None]
-    return ")]}'\n\n" + json.dumps([["wrb.fr", "oCPfdb", json.dumps(inner, ensure_ascii=False), None, None, None, "generic"]])
+    return ")]}'\n\n" + json.dumps(
+        [["wrb.fr", "oCPfdb", json.dumps(inner, ensure_ascii=False), None, None, None, "generic"]]
+    )
 
 
 def request_args(request) -> tuple[int, str | None]:
@@ -58,7 +78,10 @@ class PlayReviews:
 
 
 def timeline(count: int, newest: datetime, prefix: str = "gp:r", step=timedelta(minutes=5)) -> list:
-    return [item(f"{prefix}{count - i:05d}", newest - i * step, text=f"{MULTILINGUAL['vi']} #{count - i}") for i in range(count)]
+    return [
+        item(f"{prefix}{count - i:05d}", newest - i * step, text=f"{MULTILINGUAL['vi']} #{count - i}")
+        for i in range(count)
+    ]
 
 
 def source(server, context, **options):
@@ -99,9 +122,12 @@ def test_parses_a_recorded_page(server, local_tz):
 
 
 def test_recorded_page_with_token_continues(server):
-    server.route("POST", PATH,
-                 Reply(200, fixture_text("google_play", "batchexecute_reviews_page1.txt")),
-                 Reply(200, body([], None)))
+    server.route(
+        "POST",
+        PATH,
+        Reply(200, fixture_text("google_play", "batchexecute_reviews_page1.txt")),
+        Reply(200, body([], None)),
+    )
     context, _ = make_context()
     batches, _, error = run(source(server, context, initial_lookback="30d"))
     assert error is None and len(posts_of(batches)) == 8
@@ -183,7 +209,9 @@ def test_locales_are_walked_separately(server):
     context, _ = make_context()
     now = context.clock.now()
     PlayReviews(server, timeline(3, now))
-    batches, cursor, _ = run(source(server, context, locales=[{"lang": "en", "country": "us"}, {"lang": "ko", "country": "kr"}]))
+    batches, cursor, _ = run(
+        source(server, context, locales=[{"lang": "en", "country": "us"}, {"lang": "ko", "country": "kr"}])
+    )
     assert set(cursor["streams"]) == {"en-us", "ko-kr"}
     assert sorted({p.meta["country"] for p in posts_of(batches)}) == ["kr", "us"]
 
@@ -203,11 +231,14 @@ def test_unknown_app_is_reported_in_the_note_not_silently_empty(server):
     assert "no review data" in batches[0].note
 
 
-@pytest.mark.parametrize("payload", [
-    ")]}'\n\n[[\"wrb.fr\",\"oCPfdb\",\"[[[\\\"gp:1\\\",[\\\"a\\\"",  # truncated
-    "<!doctype html><html><body>Error 400 (Bad Request)!!1</body></html>",  # not the protocol at all
-    ")]}'\n\n[[\"wrb.fr\",\"oCPfdb\",\"{not json\",null,null,null,\"generic\"]]",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ')]}\'\n\n[["wrb.fr","oCPfdb","[[[\\"gp:1\\",[\\"a\\"',  # truncated
+        "<!doctype html><html><body>Error 400 (Bad Request)!!1</body></html>",  # not the protocol at all
+        ')]}\'\n\n[["wrb.fr","oCPfdb","{not json",null,null,null,"generic"]]',
+    ],
+)
 def test_malformed_responses_are_errors_not_empty_results(server, payload):
     context, _ = make_context()
     server.route("POST", PATH, Reply(200, payload))

@@ -6,12 +6,19 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
-
 from loopback_http import Reply
+from sources_helpers import (  # noqa: F401
+    MULTILINGUAL,
+    fixture_bytes,
+    make_context,
+    posts_of,
+    run,
+    server,
+)
+
 from monitor.errors import SourceError, SourceRateLimited, SourceUnavailable
 from monitor.sources import create_source
 from monitor.sources.text import html_to_text
-from sources_helpers import MULTILINGUAL, fixture_bytes, make_context, posts_of, run, server  # noqa: F401
 
 REDDIT = "https://www.reddit.com/r/OKX/new/.rss"
 FORUM = "https://forum.exchange.example/latest.rss"
@@ -30,7 +37,11 @@ def test_reddit_atom_entries(server):
     batches, cursor, error = run(source(server, context, REDDIT))
     assert error is None
     posts = posts_of(batches)
-    assert [p.external_id for p in posts] == ["www.reddit.com:t3_1j0abcd", "www.reddit.com:t3_1j09xyz", "www.reddit.com:t3_1j08qqq"]
+    assert [p.external_id for p in posts] == [
+        "www.reddit.com:t3_1j0abcd",
+        "www.reddit.com:t3_1j09xyz",
+        "www.reddit.com:t3_1j08qqq",
+    ]
     first = posts[0]
     assert first.title == 'Withdrawal stuck "processing" for 9 hours'
     assert first.text == (
@@ -97,11 +108,14 @@ def test_unchanged_entries_are_not_emitted_again_but_edits_are(server):
     ]
 
 
-@pytest.mark.parametrize("name, content_type, expected", [
-    ("cp1251_forum.rss", "application/rss+xml", MULTILINGUAL["ru"]),
-    ("gbk_forum.rss", "text/xml", MULTILINGUAL["zh"]),
-    ("euckr_header_charset.rss", "text/xml; charset=EUC-KR", MULTILINGUAL["ko"]),
-])
+@pytest.mark.parametrize(
+    "name, content_type, expected",
+    [
+        ("cp1251_forum.rss", "application/rss+xml", MULTILINGUAL["ru"]),
+        ("gbk_forum.rss", "text/xml", MULTILINGUAL["zh"]),
+        ("euckr_header_charset.rss", "text/xml; charset=EUC-KR", MULTILINGUAL["ko"]),
+    ],
+)
 def test_non_utf8_feeds(server, name, content_type, expected):
     server.route("GET", "/feed.xml", Reply(200, fixture_bytes("rss", name), {"Content-Type": content_type}))
     context, _ = make_context()
@@ -131,7 +145,10 @@ def test_bozo_feed_is_parsed_and_reported(server):
     context, _ = make_context()
     batches, _, error = run(source(server, context, "https://forum.exchange.example/feed.rss"))
     assert error is None
-    assert [p.external_id for p in posts_of(batches)] == ["https://forum.exchange.example/t/1", "https://forum.exchange.example/t/2"]
+    assert [p.external_id for p in posts_of(batches)] == [
+        "https://forum.exchange.example/t/1",
+        "https://forum.exchange.example/t/2",
+    ]
     assert "malformed" in batches[0].note
 
 
@@ -180,10 +197,13 @@ def test_429_with_http_date_retry_after(server):
     start = context.clock.now()
     soon = format_datetime(context.clock.now() + timedelta(seconds=20), usegmt=True)
     later = format_datetime(context.clock.now() + timedelta(hours=2), usegmt=True)
-    server.route("GET", "/latest.rss",
-                 Reply(429, b"Too Many Requests", {"Retry-After": soon}),
-                 Reply(200, fixture_bytes("rss", "discourse_latest.rss"), RSS),
-                 Reply(429, b"Too Many Requests", {"Retry-After": later}))
+    server.route(
+        "GET",
+        "/latest.rss",
+        Reply(429, b"Too Many Requests", {"Retry-After": soon}),
+        Reply(200, fixture_bytes("rss", "discourse_latest.rss"), RSS),
+        Reply(429, b"Too Many Requests", {"Retry-After": later}),
+    )
     batches, cursor, error = run(source(server, context, FORUM))
     assert error is None and len(posts_of(batches)) == 2 and sleep.calls == [20.0]
     _, _, error = run(source(server, context, FORUM), cursor)
@@ -203,7 +223,11 @@ def test_seen_ids_are_bounded(server):
         f"<item><title>t{i}</title><guid>https://f.example/t/{i}</guid><description>post {i}</description></item>"
         for i in range(40)
     )
-    server.route("GET", "/f.rss", Reply(200, f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}</channel></rss>', RSS))
+    server.route(
+        "GET",
+        "/f.rss",
+        Reply(200, f'<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>{items}</channel></rss>', RSS),
+    )
     context, _ = make_context()
     batches, cursor, _ = run(source(server, context, "https://f.example/f.rss", max_seen=10, max_entries=25))
     assert len(posts_of(batches)) == 25

@@ -8,11 +8,25 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from loopback_http import Reply
-from monitor.errors import SourceAuthError, SourceError, SourceRateLimited, SourceUnavailable
+from sources_helpers import (  # noqa: F401
+    MULTILINGUAL,
+    fixture_json,
+    fixture_text,
+    make_context,
+    posts_of,
+    run,
+    server,
+    take_batches,
+)
+
+from monitor.errors import (
+    SourceAuthError,
+    SourceError,
+    SourceRateLimited,
+    SourceUnavailable,
+)
 from monitor.sources import create_source
-from sources_helpers import MULTILINGUAL, fixture_json, fixture_text, make_context, posts_of, run, server, take_batches  # noqa: F401
 
 PATH = "/2/tweets/search/recent"
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAtest%2Fbearer%3Dtoken-do-not-log"
@@ -33,15 +47,27 @@ def source(server, context, **options):
 
 def tweet(n: int, at: datetime, text: str | None = None) -> dict:
     t = copy.deepcopy(PAGE1["data"][0])
-    t.update(id=str(n), conversation_id=str(n), text=text or f"tweet {n}: {MULTILINGUAL['ko']}",
-             created_at=at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), author_id="7", edit_history_tweet_ids=[str(n)])
+    t.update(
+        id=str(n),
+        conversation_id=str(n),
+        text=text or f"tweet {n}: {MULTILINGUAL['ko']}",
+        created_at=at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        author_id="7",
+        edit_history_tweet_ids=[str(n)],
+    )
     return t
 
 
 class RecentSearch:
     """Serves `tweets` (any order) like X: newest first, since_id, start_time, next_token."""
 
-    USER = {"id": "7", "name": "Seven", "username": "seven", "public_metrics": {"followers_count": 77}, "verified": False}
+    USER = {
+        "id": "7",
+        "name": "Seven",
+        "username": "seven",
+        "public_metrics": {"followers_count": 77},
+        "verified": False,
+    }
 
     def __init__(self, server) -> None:
         self.tweets: list[dict] = []
@@ -80,7 +106,12 @@ def ids(batches) -> list[int]:
 
 
 def test_parses_a_recorded_page(server):
-    server.route("GET", PATH, Reply(200, json.dumps(PAGE1, ensure_ascii=False), JSON), Reply(200, '{"meta": {"result_count": 0}}', JSON))
+    server.route(
+        "GET",
+        PATH,
+        Reply(200, json.dumps(PAGE1, ensure_ascii=False), JSON),
+        Reply(200, '{"meta": {"result_count": 0}}', JSON),
+    )
     context, _ = make_context()
     batches, cursor, error = run(source(server, context))
     assert error is None
@@ -95,7 +126,9 @@ def test_parses_a_recorded_page(server):
     assert first.meta["author_followers"] == 1 and first.meta["author_verified"] is True
     assert first.meta["public_metrics"]["impression_count"] == 120
     assert first.meta["conversation_id"] == "1895912345678901234"
-    assert posts[1].meta["in_reply_to_user_id"] == "1000000000000000001" and posts[1].meta["referenced"] == ["replied_to"]
+    assert posts[1].meta["in_reply_to_user_id"] == "1000000000000000001" and posts[1].meta["referenced"] == [
+        "replied_to"
+    ]
     assert posts[2].text.startswith("Long post about a frozen account.") and "t.co" not in posts[2].text  # note_tweet
     assert posts[8].lang is None and posts[8].meta["lang"] == "zxx"
     assert {p.text.removeprefix("@MEXC_Official ") for p in posts[:8]} - {posts[2].text} <= set(MULTILINGUAL.values())
@@ -103,7 +136,12 @@ def test_parses_a_recorded_page(server):
     request = server.requests[0]
     assert request.query["query"] == [QUERY]
     assert request.query["expansions"] == ["author_id"]
-    assert set(request.query["tweet.fields"][0].split(",")) >= {"created_at", "lang", "public_metrics", "conversation_id"}
+    assert set(request.query["tweet.fields"][0].split(",")) >= {
+        "created_at",
+        "lang",
+        "public_metrics",
+        "conversation_id",
+    }
     assert "username" in request.query["user.fields"][0] and "public_metrics" in request.query["user.fields"][0]
     assert request.query["start_time"] == ["2025-03-01T00:00:00Z"]  # first run: 24 h lookback
     assert request.headers["user-agent"].startswith("feedback-monitor-tests/1.0 ")
@@ -176,10 +214,16 @@ def test_short_rate_limit_is_waited_out(server):
     reset = int(context.clock.now().timestamp()) + 30
     x = RecentSearch(server)
     x.add(5, 10, context.clock.now())
-    server.reset_route("GET", PATH,
-                       Reply(429, fixture_text("twitter", "error_429.json"),
-                             {**JSON, "x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}),
-                       x.respond)
+    server.reset_route(
+        "GET",
+        PATH,
+        Reply(
+            429,
+            fixture_text("twitter", "error_429.json"),
+            {**JSON, "x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)},
+        ),
+        x.respond,
+    )
     batches, cursor, error = run(source(server, context))
     assert error is None and len(ids(batches)) == 5
     assert sleep.calls == [31.0]
@@ -207,10 +251,13 @@ def test_rate_limit_without_reset_header_does_not_spin(server):
     assert len(server.requests) == 1 and sleep.calls == []
 
 
-@pytest.mark.parametrize("status, fixture, words", [
-    (401, "error_401.json", "401 Unauthorized"),
-    (403, "error_403_client_not_enrolled.json", "Client Forbidden"),
-])
+@pytest.mark.parametrize(
+    "status, fixture, words",
+    [
+        (401, "error_401.json", "401 Unauthorized"),
+        (403, "error_403_client_not_enrolled.json", "Client Forbidden"),
+    ],
+)
 def test_auth_and_plan_problems(server, status, fixture, words):
     server.route("GET", PATH, Reply(status, fixture_text("twitter", fixture), JSON))
     context, _ = make_context()
@@ -279,7 +326,15 @@ def test_expired_next_token_restarts_the_walk_from_the_top(server):
 
 
 def test_a_bad_query_is_reported(server):
-    server.route("GET", PATH, Reply(400, '{"errors":[{"message":"There were errors processing your request: Ambiguous use of and as a keyword"}],"title":"Invalid Request"}', JSON))
+    server.route(
+        "GET",
+        PATH,
+        Reply(
+            400,
+            '{"errors":[{"message":"There were errors processing your request: Ambiguous use of and as a keyword"}],"title":"Invalid Request"}',
+            JSON,
+        ),
+    )
     context, _ = make_context()
     _, _, error = run(source(server, context))
     assert type(error) is SourceError and "Ambiguous use of and" in str(error)

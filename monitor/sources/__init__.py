@@ -7,6 +7,7 @@ returns what would be stored without storing anything (for `monitor sources test
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any, Mapping
 
 from .base import SOURCES, Batch, Source, SourceContext, SourceOptions
@@ -19,8 +20,14 @@ __all__ = [
     "SourceContext",
     "SourceOptions",
     "create_source",
+    "example_sources_yaml",
     "preview",
 ]
+
+
+def example_sources_yaml() -> str:
+    """The commented `sources:` entries `monitor init` writes (a YAML list; see the file)."""
+    return files(__package__).joinpath("example_sources.yaml").read_text(encoding="utf-8")
 
 
 def create_source(type_name: str, name: str, options: Mapping[str, Any], context: SourceContext) -> Source:

@@ -19,7 +19,13 @@ from pydantic import Field, field_validator
 from ..errors import SourceError
 from ..models import Post
 from .base import SOURCES, Batch, Source
-from .common import Duration, HttpSourceOptions, apply_expected_period, from_iso, make_client
+from .common import (
+    Duration,
+    HttpSourceOptions,
+    apply_expected_period,
+    from_iso,
+    make_client,
+)
 from .walk import Stream
 
 APPLE_BASE_URL = "https://itunes.apple.com"

@@ -182,8 +182,8 @@ def entry_id(entry: Any, feed_url: str) -> str:
 
     An absolute guid/id (a URL, `tag:`, `urn:`) is kept as it is; a path is resolved against the
     configured feed URL; any other opaque guid ("t3_1abcde", "123") is prefixed with the feed's
-    host (unless it already names it, as Discourse's do) so two sites' numbering cannot collide. Without an id the link is used, and
-    without a link a hash of the title, time and text.
+    host (unless it already names it, as Discourse's do) so two sites' numbering cannot collide.
+    Without an id the link is used, and without a link a hash of the title, time and text.
     """
     raw = (entry.get("id") or "").strip()
     if raw:
