@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Iterator, Mapping
@@ -157,15 +158,14 @@ class TwitterSource(Source):
                 if failures > self.options.retries:
                     detail = _api_message(exc) if isinstance(exc, tweepy.HTTPException) else type(exc).__name__
                     raise SourceUnavailable(
-                        f"X API {ENDPOINT}: {detail} (after {failures} attempts)"
+                        f"X API {ENDPOINT}: {detail} (after {failures} attempt{'s' if failures > 1 else ''})"
                     ) from None
                 self._sleep(self._backoff(failures - 1))
             except tweepy.HTTPException as exc:
                 raise SourceError(f"X API {ENDPOINT}: {_api_message(exc)}") from None
 
     def _backoff(self, attempt: int) -> float:
-        import random
-
+        """Full jitter, as in HttpClient: uniform in [0, min(30 s, backoff * 2**attempt)]."""
         rng = self._rng or random
         return rng.uniform(0, min(30.0, self.options.backoff_s * (2**attempt)))
 
