@@ -48,7 +48,6 @@ class PluginEntry(Strict):
 
 class SourceEntry(PluginEntry):
     schedule: ScheduleField | None = None  # default: the source type's own
-    expected_period: Duration | None = None  # silent longer than this = stale; default: the type's
 
 
 class ChannelEntry(PluginEntry):

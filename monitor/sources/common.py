@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Annotated, Any, Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
+from ..config.types import Duration, parse_duration
 from .base import SourceOptions
 from .http import DEFAULT_USER_AGENT, HostPacer, HttpClient
 
 if TYPE_CHECKING:
     from .base import Source
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """'90s', '15m', '6h', '2d', '1w', a number of seconds, or a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
-    raise ValueError(f"expected a duration like '90s', '15m', '6h' or '2d', got {value!r}")
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class HttpSourceOptions(SourceOptions):
