@@ -49,7 +49,7 @@ def test_run_once_without_network_reports_each_source_and_keeps_the_db(tmp_path,
     config = yaml.safe_load(config_path.read_text())
     port = closed_port()  # nothing listens: every request fails at once, and never leaves the machine
     for source in config["sources"]:
-        source["options"].update(base_url=f"http://127.0.0.1:{port}", retries=0)
+        source["options"].update(base_url=f"http://127.0.0.1:{port}", retries=0, politeness_delay_s=0)
     config_path.write_text(yaml.safe_dump(config))
     result = run("run", "--once", "--config", str(config_path))
     assert result.exit_code == 1
