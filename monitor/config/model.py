@@ -19,7 +19,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class StorageSettings(Strict):
@@ -90,7 +90,7 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Settings":
-        for what, entries in (("source", self.sources), ("channel", self.channels)):
+        for what, entries in (("source", self.sources), ("channel", self.channels), ("digest", self.digests)):
             seen: set[str] = set()
             for entry in entries:
                 if entry.name in seen:
