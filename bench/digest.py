@@ -11,6 +11,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
@@ -129,7 +130,8 @@ def main() -> None:
             f"(capped at the newest 3,000).\n\n| step | time |\n|---|---:|\n{rows}\n"
             f"| **total** | **{total * 1000:,.0f} ms** |\n\n"
             f"Payload size {size / 1024:,.0f} KiB (text, HTML, Markdown and three charts); peak RSS of the "
-            f"process {rss:,.0f} MiB (including storing the posts).")
+            f"process {rss:,.0f} MiB (including storing the posts). Load average during the run: "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (times grow when the machine is shared).")
     print(body)
     write_section("digest", "Digest: build and render a daily digest", body)
 
