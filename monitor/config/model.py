@@ -89,7 +89,7 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Settings":
-        for what, entries in (("source", self.sources), ("channel", self.channels)):
+        for what, entries in (("source", self.sources), ("channel", self.channels), ("digest", self.digests)):
             seen: set[str] = set()
             for entry in entries:
                 if entry.name in seen:

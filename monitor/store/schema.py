@@ -203,4 +203,26 @@ def m002_incidents_outbox(db: Database) -> None:
     )
 
 
-MIGRATION_SETS = [core]
+digest = Migrations("monitor.digest")
+
+
+@digest()
+def m001_digest_runs(db: Database) -> None:
+    # One row per digest and period sent: a restart never sends the same period twice.
+    db.executescript(
+        """
+        CREATE TABLE digest_runs (
+            name TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            channels TEXT NOT NULL DEFAULT '[]',
+            notification_ids TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (name, period_end)
+        ) WITHOUT ROWID;
+        CREATE INDEX posts_type_created ON posts (source_type, created_at);
+        """
+    )
+
+
+MIGRATION_SETS = [core, digest]

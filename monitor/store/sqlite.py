@@ -9,11 +9,12 @@ from .db import Connections, WriterLock
 from .detection import DetectionMixin
 from .incidents import IncidentsMixin
 from .posts import PostsMixin
+from .reports import DigestLogMixin, ReportsMixin
 from .schema import MIGRATION_SETS
 from .timefmt import epoch, to_db
 
 
-class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin):
+class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin, ReportsMixin, DigestLogMixin):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._cx = Connections(self.path)
