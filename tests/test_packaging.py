@@ -3,14 +3,17 @@
 import tomllib
 from pathlib import Path
 
-from setuptools import find_packages
-
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_every_package_is_listed():
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {p for p in find_packages(str(REPO), include=["monitor*"])} | {"monitor.rulepacks"}
+    # every folder under monitor/ with code or data is a package to ship (data folders included,
+    # which setuptools otherwise warns about and may drop)
+    found = {"monitor.rulepacks"}
+    for folder in [REPO / "monitor", *(REPO / "monitor").rglob("*")]:
+        if folder.is_dir() and folder.name != "__pycache__" and any(f.is_file() for f in folder.iterdir()):
+            found.add(".".join(folder.relative_to(REPO).parts))
     assert found == listed, f"add to pyproject.toml: {sorted(found - listed)}; remove: {sorted(listed - found)}"
 
 
