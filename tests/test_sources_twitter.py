@@ -349,3 +349,13 @@ def test_the_token_never_reaches_logs_cursor_or_posts(server, caplog):
     assert "Making API request" in caplog.text  # tweepy did log the request...
     assert TOKEN not in caplog.text and "Bearer ***" in caplog.text  # ...with the token masked
     assert TOKEN not in json.dumps(cursor) and all(TOKEN not in json.dumps(dict(p.meta)) for p in posts_of(batches))
+
+
+def test_html_entities_in_tweet_text_are_decoded(server):
+    page = {"data": [tweet(5, datetime(2025, 3, 1, 12, tzinfo=timezone.utc), "fees &amp; limits &lt;3 &gt;_&lt;")],
+            "includes": PAGE1["includes"], "meta": {"result_count": 1, "newest_id": "5", "oldest_id": "5"}}
+    server.route("GET", PATH, Reply(200, json.dumps(page), JSON))
+    context, _ = make_context()
+    batches, _, error = run(source(server, context))
+    assert error is None
+    assert posts_of(batches)[0].text == "fees & limits <3 >_<"

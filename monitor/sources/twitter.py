@@ -14,6 +14,7 @@ without a reset header). Mentions of the brand's accounts are a query: `@MEXC_Of
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import random
@@ -201,7 +202,8 @@ class TwitterSource(Source):
                     source_type=self.type,
                     source=self.name,
                     external_id=tweet_id,
-                    text=note.get("text") or tweet.text or "",
+                    # X escapes &, < and > in tweet text; store what the user wrote
+                    text=html.unescape(note.get("text") or tweet.text or ""),
                     created_at=created_at.astimezone(timezone.utc),
                     fetched_at=fetched_at,
                     url=f"https://x.com/{username or 'i/web'}/status/{tweet_id}",
