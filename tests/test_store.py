@@ -167,7 +167,8 @@ def test_schema_migrations_are_recorded_and_reapplied_safely(tmp_path):
     path = tmp_path / "m.db"
     open_store(path).close()
     s = open_store(path)  # opening again applies nothing twice
-    names = [r["name"] for r in s.db.query("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    names = [r["name"] for r in s.db.query("SELECT name FROM _sqlite_migrations WHERE migration_set = 'monitor.core' "
+                                           "ORDER BY rowid")]
     assert names == ["m001_posts", "m002_incidents_outbox"]
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     s.close()
