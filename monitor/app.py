@@ -88,7 +88,8 @@ class App:
         settings = self.config.settings
         return IncidentManager(self.store, self.rule_meta, Router(settings.routes, settings.route_defaults),
                                settings.inhibit_rules,
-                               min_quiet=settings.detection.bucket + settings.detection.lateness)
+                               min_quiet=settings.detection.bucket + settings.detection.lateness,
+                               settle=settings.detection.lateness)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

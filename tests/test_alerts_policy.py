@@ -277,3 +277,49 @@ def test_replay_decides_the_same_notifications_whatever_the_chunk_size(tmp_path)
     assert sequences[0] == sequences[1]
     events = [e for _, e, _ in sequences[0]]
     assert events[0] == "trigger" and events[-1] == "resolve" and set(events[1:-1]) == {"update"}
+
+
+@pytest.mark.parametrize("group_interval", [4, 5, 7])
+def test_live_with_late_findings_decides_what_a_replay_decides(tmp_path, group_interval):
+    """Live, a window's finding arrives `lateness` (10m) after its event time and the policy runs
+    every minute; a replay knows every finding at once. Same notifications, same times."""
+    from monitor.store import open_store
+
+    events = [0, 3, 6, 9, 12, 14, 15, 21, 22, 40, 41, 44]
+
+    def run(mode):
+        store = open_store(tmp_path / f"{mode}-{group_interval}.db")
+        h = Harness(store, defaults=RouteDefaults(group_wait=timedelta(seconds=30),
+                                                  group_interval=timedelta(minutes=group_interval),
+                                                  repeat_interval=timedelta(minutes=30)),
+                    metas={"r1": RuleMeta(resolve_after=timedelta(minutes=25))})
+        h.manager.settle = timedelta(minutes=10)
+        if mode == "replay":
+            for e in events:
+                h.find(e)
+            h.tick(200)
+        else:
+            pending = list(events)
+            for minute in range(0, 201):
+                while pending and pending[0] <= minute - 10:
+                    h.find(pending.pop(0))
+                h.tick(minute)
+        rows = h.rows()
+        store.close()
+        return rows
+
+    live, replayed = run("live"), run("replay")
+    assert live == replayed
+    assert [e for _, e, _ in live].count("resolve") == 1 and live[0][1] == "trigger"
+
+
+def test_the_timeline_in_the_docs(store):
+    h = Harness(store, defaults=RouteDefaults(group_wait=timedelta(seconds=30), group_interval=timedelta(minutes=10)),
+                metas={"r1": RuleMeta(resolve_after=timedelta(hours=1))})
+    for minute in (0, 1, 2, 25):
+        h.find(minute)
+    h.tick(200)
+    assert [(e, a) for _, e, a in h.rows()] == [("trigger", at(0.5)), ("update", at(10.5)), ("update", at(25)),
+                                               ("resolve", at(85))]
+    counts = [n.payload["incident"]["finding_count"] for n in reversed(store.list_outbox())]
+    assert counts == [1, 3, 4, 4]

@@ -70,6 +70,18 @@ class ChannelOptions(BaseModel):
         raise ConfigError([(Location(key=f"options.{name}"), f"{name} (or {name}_env) is required")])
 
 
+def _register_secret_options(options: BaseModel) -> None:
+    """Secrets written in the config itself are scrubbed from logs too (httpx logs request URLs)."""
+    from ..logging import register_secrets
+
+    values = []
+    for name in type(options).model_fields:
+        value = getattr(options, name)
+        items = value if isinstance(value, list) else [value]
+        values += [v.get_secret_value() for v in items if isinstance(v, SecretStr)]
+    register_secrets(set(values))
+
+
 def require_secret(options: ChannelOptions, name: str) -> None:
     if not options.has_secret(name):
         raise ValueError(f"{name} (or {name}_env, the name of an environment variable) is required")
@@ -88,6 +100,7 @@ class Channel(ABC):
     def __init__(self, name: str, options: ChannelOptions) -> None:
         self.name = name
         self.options = options
+        _register_secret_options(options)
 
     def deliver(self, notification: Notification, refs: Mapping[str, str] | None = None) -> Mapping[str, str]:
         """Send one outbox row; return references to remember for this incident and channel."""

@@ -29,6 +29,7 @@ from .settings import InhibitRuleSettings
 from .summary import Summarizer
 
 MAX_SAMPLES = 20
+FAST_EVENTS = ("trigger", "escalate")  # decided without waiting for detection to settle
 MAX_STEPS = 1000  # policy events handled per incident per call (a safety net, never reached in practice)
 
 
@@ -48,7 +49,7 @@ class RuleMeta:
 class IncidentManager:
     def __init__(self, store: SqliteStore, rule_meta: Callable[[str], RuleMeta], router: Router | None = None,
                  inhibit_rules: Sequence[InhibitRuleSettings] = (), wall: Clock | None = None,
-                 min_quiet: timedelta = timedelta(0)) -> None:
+                 min_quiet: timedelta = timedelta(0), settle: timedelta = timedelta(0)) -> None:
         self.store = store
         self.rule_meta = rule_meta
         self.router = router or Router()
@@ -58,6 +59,9 @@ class IncidentManager:
         # never call a group quiet before detection could have judged its next window (bucket +
         # lateness): live and replay would otherwise disagree about late findings
         self.min_quiet = min_quiet
+        # detection sees every finding up to `now - settle` (windows are judged `lateness` after
+        # they close): updates, reminders and quiet resolutions wait for that
+        self.settle = settle
 
     def labels(self, incident: Incident) -> dict:
         meta = self.rule_meta(incident.rule_id)
@@ -83,7 +87,7 @@ class IncidentManager:
             resolved = False
             for incident in self.store.list_incidents((IncidentState.OPEN, IncidentState.ACKNOWLEDGED),
                                                       limit=100_000):
-                resolved |= self.advance(incident, now).state == IncidentState.RESOLVED
+                resolved |= self.advance(incident, now, now - self.settle).state == IncidentState.RESOLVED
             if not (resolved and self.muter.inhibit_rules):
                 break  # another pass only when a resolution may have released an inhibited incident
 
@@ -144,8 +148,14 @@ class IncidentManager:
 
     # --- policy ----------------------------------------------------------------------
 
-    def advance(self, incident: Incident, t: datetime) -> Incident:
-        """Handle everything due for this incident up to event time `t`, earliest first."""
+    def advance(self, incident: Incident, t: datetime, settled: datetime | None = None) -> Incident:
+        """Handle everything due for this incident up to event time `t`, earliest first.
+
+        Triggers and escalations go out once due by `t`; updates, reminders and the quiet
+        resolution only once due by `settled` (<= t): the time up to which detection has seen
+        every finding, so that what they report cannot depend on when the pass happened to run.
+        """
+        settled = t if settled is None else min(settled, t)
         meta = self.rule_meta(incident.rule_id)
         states = self.store.channel_states(incident.id)
         held: set[str] = set()
@@ -154,14 +164,15 @@ class IncidentManager:
                 break
             quiet_at = incident.last_seen + max(meta.resolve_after, self.min_quiet)
             due = [(when, i, event, s) for i, s in enumerate(states) if s.channel not in held
-                   for when, event in [next_due(s, incident) or (None, None)] if when is not None]
+                   for when, event in [next_due(s, incident) or (None, None)]
+                   if when is not None and when <= (t if event in FAST_EVENTS else settled)]
             step = min(due, key=lambda d: (d[0], d[1])) if due else None
-            if step is not None and step[0] <= t and step[0] <= quiet_at:
+            if step is not None and step[0] <= quiet_at:
                 when, _, event, state = step
                 incident, sent = self._fire(incident, state, event, when, t)
                 if not sent:
                     held.add(state.channel)
-            elif quiet_at <= t:
+            elif quiet_at <= settled:
                 incident = self._resolve(incident, quiet_at, "quiet", states=states)
             else:
                 break

@@ -19,7 +19,7 @@ from ...errors import PermanentDeliveryError
 from ...text.escape import plain_url, strip_controls
 from ..base import Channel, HttpOptions
 from ..payload import AlertView, marker
-from ..render import facts, headline, no_mentions, single_line
+from ..render import facts, headline, single_line
 from .http import Http
 
 SUMMARY_LIMIT = 255
@@ -172,8 +172,9 @@ class JiraChannel(Channel):
         if response.status_code == 404:
             return
         status = (self.http.json(response).get("fields") or {}).get("status") or {}
-        if str(status.get("name", "")).casefold() == name.casefold() or \
-                (status.get("statusCategory") or {}).get("key") == "done" and name == self.options.resolve_transition:
+        already_done = (status.get("statusCategory") or {}).get("key") == "done"
+        if str(status.get("name", "")).casefold() == name.casefold() or (
+                already_done and name == self.options.resolve_transition):
             return  # already there (a retry, or someone closed it by hand)
         response = self.http.request("GET", f"{self.api}/issue/{issue}/transitions")
         transitions = self.http.json(response).get("transitions") or []
@@ -190,4 +191,4 @@ class JiraChannel(Channel):
         self.http.close()
 
 
-__all__ = ["JiraChannel", "adf", "wiki", "no_mentions"]
+__all__ = ["JiraChannel", "adf", "wiki"]
