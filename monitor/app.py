@@ -18,7 +18,7 @@ from .alerts.grouping import IncidentManager, RuleMeta
 from .alerts.policy import Router
 from .clock import Clock, WallClock
 from .config import AppConfig
-from .errors import ConfigError
+from .errors import MonitorError
 from .store import SqliteStore, open_store
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class App:
                 cls = CHANNELS.get(entry.type)
                 options = self.config.channel_options.get(entry.name) or cls.Options.model_validate(entry.options)
                 out[entry.name] = cls(entry.name, options)
-            except (ConfigError, LookupError, ImportError, ValueError) as exc:
+            except (MonitorError, LookupError, ImportError, ValueError) as exc:
                 # one broken channel must not stop the others; its notifications dead-letter with this reason
                 self.unavailable_channels[entry.name] = str(exc).replace("\n", "; ")
                 log.error("channel %s cannot be used: %s", entry.name, exc)

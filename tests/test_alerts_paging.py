@@ -8,7 +8,8 @@ from alert_samples import HOSTILE, digest_notification, incident_notification
 
 from monitor.alerts.base import CHANNELS, Unsupported
 from monitor.alerts.payload import marker
-from monitor.errors import ConfigError, DeliveryError, PermanentDeliveryError
+from monitor.alerts.base import MissingSecret
+from monitor.errors import DeliveryError, PermanentDeliveryError
 from monitor.models import Severity
 
 
@@ -80,7 +81,7 @@ def test_pagerduty_routing_key_from_the_environment(pd_peer, monkeypatch):
     pd.deliver(incident_notification())
     assert pd_peer.opened == 1
     monkeypatch.delenv("PD_KEY_FOR_TEST")
-    with pytest.raises(ConfigError, match="PD_KEY_FOR_TEST is not set"):
+    with pytest.raises(MissingSecret, match="PD_KEY_FOR_TEST .options.routing_key_env. is not set"):
         channel("pagerduty", base_url=pd_peer.url, routing_key_env="PD_KEY_FOR_TEST")
 
 

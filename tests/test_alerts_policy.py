@@ -250,7 +250,12 @@ def test_summary_counts_volume_trend_and_masked_clusters(store):
     h.find(0, post_ids=ids[:4], evidence={"observed": 4, "expected": 1})
     h.find(5, post_ids=ids[2:], evidence={"observed": 9, "expected": 1})
     h.tick(20)
+    # clustering is redone when the incident has grown by a quarter and ten posts, and on resolve
+    update = store.list_outbox()[0]
+    assert update.payload["event"] == "update" and update.payload["summary"]["clusters"][0]["size"] == 4
+    h.tick(200)
     incident = store.list_incidents()[0]
+    assert incident.state == IncidentState.RESOLVED
     s = incident.summary
     assert incident.post_count == 7  # distinct posts, although the two findings overlap
     assert (s["observed"], s["expected"], s["trend"], s["sources"]) == (9, 1, "rising", {"test": 7})

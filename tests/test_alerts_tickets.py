@@ -5,7 +5,7 @@ import json
 
 import pytest
 from alert_peers import GitHubPeer, JiraPeer
-from alert_samples import incident_notification
+from alert_samples import HOSTILE, incident_notification
 
 from monitor.alerts.base import CHANNELS
 from monitor.alerts.channels.jira import wiki
@@ -47,6 +47,9 @@ def test_jira_issue_per_incident_with_comments_and_a_resolve_transition(jira_pee
     assert key == "OPS-1" and len(fields["summary"]) == 255 and fields["priority"] == {"name": "High"}
     assert fields["labels"] == ["monitor", "funds", marker(incident_notification().dedup_key)]
     assert fields["description"]["type"] == "doc"
+    # ADF text nodes are plain text: the post's markup stays text, no marks or links are made
+    assert HOSTILE in json.dumps(fields["description"], ensure_ascii=False)
+    assert '"marks"' not in json.dumps(fields["description"]) and '"link"' not in json.dumps(fields["description"])
     assert len(issue["comments"]) == 2 and issue["status"]["name"] == "Done" and issue["transitioned"] == ["Done"]
     # a repeated resolve (e.g. a retry) neither transitions again nor fails
     j.deliver(incident_notification("resolve", notification_id=3, attempts=2), refs)

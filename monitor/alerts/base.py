@@ -18,12 +18,16 @@ from typing import ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from ..errors import ConfigError, Location, PermanentDeliveryError
+from ..errors import MonitorError, PermanentDeliveryError
 from ..models import Notification, NotificationKind
 from ..registry import Registry
 from .payload import AlertView, DigestView
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MissingSecret(MonitorError):
+    """A secret option's environment variable is not set (the channel cannot be built)."""
 
 
 class Unsupported(Exception):
@@ -62,12 +66,12 @@ class ChannelOptions(BaseModel):
         if env_name:
             value = os.environ.get(env_name, "")
             if not value:
-                raise ConfigError([(Location(key=f"options.{name}_env"), f"environment variable {env_name} is not set")])
+                raise MissingSecret(f"environment variable {env_name} (options.{name}_env) is not set")
             from ..logging import register_secrets
 
             register_secrets({value})
             return value
-        raise ConfigError([(Location(key=f"options.{name}"), f"{name} (or {name}_env) is required")])
+        raise MissingSecret(f"options.{name} (or {name}_env) is required")
 
 
 def _register_secret_options(options: BaseModel) -> None:

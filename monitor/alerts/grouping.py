@@ -197,7 +197,7 @@ class IncidentManager:
         while mute is not None and mute.until is not None and mute.until <= t:
             at = mute.until
             mute = self.muter.check(incident, labels, at)
-        incident = self._refreshed(incident)
+        incident = self._refreshed(incident, force=event in FAST_EVENTS)
         if mute is not None:
             if state.muted_by != mute.reason:
                 self._enqueue(incident, state, event, at, muted=mute.reason)
@@ -210,18 +210,26 @@ class IncidentManager:
         self.store.save_channel_state(state)
         return incident, True
 
-    def _refreshed(self, incident: Incident) -> Incident:
-        """Clusters and examples as of now (recomputed only when the incident grew since)."""
-        if incident.summary.get("refreshed_at_findings") == incident.finding_count:
+    def _refreshed(self, incident: Incident, force: bool = False) -> Incident:
+        """Clusters and examples brought up to date before a notification.
+
+        Clustering costs far more than counting, so it is redone only when the incident has
+        grown by a quarter (and ten posts) since (or when `force`: the first notification and the resolution).
+        """
+        summary = incident.summary
+        done_posts = summary.get("refreshed_posts")
+        if done_posts is not None and (summary.get("refreshed_at_findings") == incident.finding_count or (
+                not force and incident.post_count < max(1.25 * done_posts, done_posts + 10))):
             return incident
         incident = self.summarizer.refresh(incident)
-        incident = replace(incident, summary={**incident.summary, "refreshed_at_findings": incident.finding_count})
+        incident = replace(incident, summary={**incident.summary, "refreshed_at_findings": incident.finding_count,
+                                              "refreshed_posts": incident.post_count})
         self.store.update_incident(incident, self.wall.now())
         return incident
 
     def _resolve(self, incident: Incident, at: datetime, reason: str, note: str | None = None,
                  states: list[ChannelState] | None = None) -> Incident:
-        incident = self._refreshed(incident)
+        incident = self._refreshed(incident, force=True)
         summary = {**incident.summary, "resolved_because": reason, **({"note": note} if note else {})}
         incident = replace(incident, state=IncidentState.RESOLVED, resolved_at=at, summary=summary)
         self.store.update_incident(incident, self.wall.now())

@@ -97,7 +97,7 @@ def marker(dedup: str) -> str:
 
 def alert_payload(incident: Incident, event: str, at: datetime, *, description: str = "",
                   tags: tuple[str, ...] = (), owner: str = "") -> dict[str, Any]:
-    summary = {k: v for k, v in incident.summary.items() if k not in ("series", "hourly", "refreshed_at_findings")}
+    summary = {k: v for k, v in incident.summary.items() if k not in ("series", "hourly", "refreshed_at_findings", "refreshed_posts")}
     return {
         "version": PAYLOAD_VERSION, "event": event, "at": to_db(at),
         "incident": {

@@ -27,7 +27,7 @@ def _incident_dict(incident) -> dict:
             "first_seen": incident.first_seen, "last_seen": incident.last_seen, "opened_at": incident.opened_at,
             "acknowledged_at": incident.acknowledged_at, "resolved_at": incident.resolved_at,
             "findings": incident.finding_count, "posts": incident.post_count, "refs": dict(incident.refs),
-            "summary": {k: v for k, v in incident.summary.items() if k not in ("refreshed_at_findings",)}}
+            "summary": {k: v for k, v in incident.summary.items() if k not in ("refreshed_at_findings", "refreshed_posts")}}
 
 
 def _notification_dict(n) -> dict:
@@ -281,8 +281,10 @@ def outbox_retry(ids: tuple[int, ...], retry_all: bool) -> None:
     """Put dead-lettered notifications back in the queue. Example: monitor outbox retry 12 13"""
     if bool(ids) == retry_all:
         raise click.UsageError("give notification ids, or --all")
+    from ..clock import WallClock
+
     app = open_app()
-    count = app.store.retry_outbox(None if retry_all else list(ids), app.dispatcher.clock.now())
+    count = app.store.retry_outbox(None if retry_all else list(ids), WallClock().now())  # delivery time is wall time
     click.echo(f"{count} notification(s) queued again")
 
 
