@@ -86,6 +86,7 @@ def test_surge_gives_one_page_one_resolve_and_one_ticket_with_comments(tmp_path,
     app.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stall_at", ["pagerduty", "jira"])
 def test_kill_9_during_delivery_then_restart_still_gives_exactly_one_incident(tmp_path, peers, stall_at):
     pd, jira = peers
