@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..alerts.settings import DeliverySettings, RouteSettings
+from ..alerts.settings import DeliverySettings, InhibitRuleSettings, RouteDefaults, RouteSettings
 from ..digest.settings import DigestSettings
 from ..enrich.settings import EnrichmentSettings
 from .types import Duration, ScheduleField
@@ -75,6 +75,8 @@ class Settings(Strict):
     rules: RulesSettings = RulesSettings()
     channels: list[ChannelEntry] = Field(default_factory=list)
     routes: list[RouteSettings] = Field(default_factory=list)
+    route_defaults: RouteDefaults = RouteDefaults()
+    inhibit_rules: list[InhibitRuleSettings] = Field(default_factory=list)
     delivery: DeliverySettings = DeliverySettings()
     digests: list[DigestSettings] = Field(default_factory=list)
 

@@ -203,6 +203,54 @@ def m002_incidents_outbox(db: Database) -> None:
     )
 
 
+alerts = Migrations("monitor.alerts")
+
+
+@alerts()
+def a001_policy_silences(db: Database) -> None:
+    db.executescript(
+        """
+        -- the distinct posts behind an incident (findings of windowed rules overlap)
+        CREATE TABLE incident_posts (
+            incident_id INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, post_id)
+        ) WITHOUT ROWID;
+
+        -- notification policy state per incident and channel (event time)
+        CREATE TABLE incident_channels (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            group_wait INTEGER NOT NULL,
+            group_interval INTEGER NOT NULL,
+            repeat_interval INTEGER,
+            send_resolved INTEGER NOT NULL DEFAULT 1,
+            due_at TEXT NOT NULL,
+            triggered INTEGER NOT NULL DEFAULT 0,
+            notified_at TEXT,
+            notified_findings INTEGER NOT NULL DEFAULT 0,
+            notified_severity TEXT,
+            muted_by TEXT,
+            resolved_sent INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (incident_id, channel)
+        );
+
+        CREATE TABLE silences (
+            id INTEGER PRIMARY KEY,
+            matchers TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            expired_at TEXT
+        );
+        CREATE INDEX silences_ends ON silences (ends_at);
+        """
+    )
+
+
 digest = Migrations("monitor.digest")
 
 
@@ -225,4 +273,4 @@ def m001_digest_runs(db: Database) -> None:
     )
 
 
-MIGRATION_SETS = [core, digest]
+MIGRATION_SETS = [core, alerts, digest]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .alerting import AlertingMixin
 from .db import Connections, WriterLock
 from .detection import DetectionMixin
 from .incidents import IncidentsMixin
@@ -14,7 +15,7 @@ from .schema import MIGRATION_SETS
 from .timefmt import epoch, to_db
 
 
-class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin, ReportsMixin, DigestLogMixin):
+class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin, AlertingMixin, ReportsMixin, DigestLogMixin):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._cx = Connections(self.path)
