@@ -57,7 +57,7 @@ class CollectingChannel(Channel):
     type = "digest-collect"
     sent: ClassVar[list] = []
 
-    def deliver(self, notification):
+    def deliver(self, notification, refs=None):
         CollectingChannel.sent.append(notification)
         return {}
 

@@ -81,19 +81,14 @@ class EmailChannel(Channel):
         return None
 
     def send_digest(self, digest: DigestView) -> Mapping[str, str] | None:
-        msg = self._message(single_line(digest.subject), digest.notification_id)
-        msg.set_content(digest.text or " ")
-        if digest.html:
-            msg.add_alternative(digest.html, subtype="html")
-            html_part = msg.get_payload()[1]
-            for image in digest.images:
-                maintype, _, subtype = image.mime.partition("/")
-                html_part.add_related(image.content, maintype=maintype, subtype=subtype or "png",
-                                      cid=f"<{image.cid}>", filename=image.filename, disposition="inline")
-        else:
-            for image in digest.images:
-                maintype, _, subtype = image.mime.partition("/")
-                msg.add_attachment(image.content, maintype=maintype, subtype=subtype or "png", filename=image.filename)
+        # the digest owns its MIME layout (text + HTML with inline charts); this channel owns
+        # the envelope: prefix, a Message-ID stable across resends, and auto-reply suppression
+        from ...digest.mime import build_email
+
+        payload = {**digest.payload, "subject": f"{self.options.subject_prefix} {digest.subject}".strip()}
+        msg = build_email(payload, self.options.sender, self.options.to)
+        msg.replace_header("Message-ID", f"<monitor.notification.{digest.notification_id}@{self.domain}>")
+        msg["Auto-Submitted"] = "auto-generated"
         self._send(msg)
         return None
 
