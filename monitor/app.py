@@ -6,6 +6,7 @@ commands that need only the store (status, posts search) start fast.
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -13,15 +14,19 @@ from typing import TYPE_CHECKING
 
 from .alerts.base import CHANNELS, Channel
 from .alerts.delivery import Dispatcher
-from .alerts.grouping import IncidentManager, RouteTable, RuleMeta
+from .alerts.grouping import IncidentManager, RuleMeta
+from .alerts.policy import Router
 from .clock import Clock, WallClock
 from .config import AppConfig
-from .models import Severity
+from .errors import MonitorError
 from .store import SqliteStore, open_store
 
 if TYPE_CHECKING:
     from .detect.base import Detector
     from .enrich import Enricher
+
+log = logging.getLogger(__name__)
+
 
 class App:
     def __init__(self, config: AppConfig, db_path: str | Path | None = None, clock: Clock | None = None,
@@ -56,28 +61,51 @@ class App:
 
     @cached_property
     def channels(self) -> dict[str, Channel]:
+        """The channels that can send now; why the others cannot is in `unavailable_channels`."""
         out: dict[str, Channel] = {}
         for entry in self.config.settings.channels:
-            if not entry.enabled or self.config.missing_env(entry):
+            missing = self.config.missing_env(entry)
+            if not entry.enabled or missing:
+                self.unavailable_channels[entry.name] = ("disabled" if not entry.enabled
+                                                         else f"{', '.join(missing)} not set")
                 continue
-            cls = CHANNELS.get(entry.type)
-            options = self.config.channel_options.get(entry.name) or cls.Options.model_validate(entry.options)
-            out[entry.name] = cls(entry.name, options)
+            try:
+                cls = CHANNELS.get(entry.type)
+                options = self.config.channel_options.get(entry.name) or cls.Options.model_validate(entry.options)
+                out[entry.name] = cls(entry.name, options)
+            except (MonitorError, LookupError, ImportError, ValueError) as exc:
+                # one broken channel must not stop the others; its notifications dead-letter with this reason
+                self.unavailable_channels[entry.name] = str(exc).replace("\n", "; ")
+                log.error("channel %s cannot be used: %s", entry.name, exc)
         return out
 
     @cached_property
+    def unavailable_channels(self) -> dict[str, str]:
+        return {}
+
+    @cached_property
     def incidents(self) -> IncidentManager:
-        routes = RouteTable([(Severity(r.severity_at_least) if r.severity_at_least else None, tuple(r.channels))
-                             for r in self.config.settings.routes])
-        return IncidentManager(self.store, self.rule_meta, routes)
+        settings = self.config.settings
+        return IncidentManager(self.store, self.rule_meta, Router(settings.routes, settings.route_defaults),
+                               settings.inhibit_rules,
+                               min_quiet=settings.detection.bucket + settings.detection.lateness,
+                               settle=settings.detection.lateness)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
         # Delivery retries and leases are operational, so they run on the wall clock even in replay.
-        return Dispatcher(self.store, self.channels, WallClock(),
-                          max_attempts=self.config.settings.delivery.max_attempts)
+        d = self.config.settings.delivery
+        channels = self.channels
+        return Dispatcher(self.store, channels, WallClock(), max_attempts=d.max_attempts, base_delay=d.backoff,
+                          max_delay=d.max_backoff, lease=d.lease, unavailable=self.unavailable_channels,
+                          stopping=self.stopping)
 
     def close(self) -> None:
+        for channel in self.__dict__.get("channels", {}).values():
+            try:
+                channel.close()
+            except Exception:  # closing must not hide the real outcome of a command
+                log.debug("closing channel %s failed", channel.name, exc_info=True)
         self.store.close()
 
 

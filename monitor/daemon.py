@@ -19,11 +19,11 @@ from typing import Any, Callable
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .app import App
-from .config.types import Schedule, parse_schedule
+from .config.types import Schedule, cron_trigger, parse_schedule
+from .digest.jobs import digest_jobs
 from .pipeline import Pipeline
 from .sources.base import SOURCES
 
@@ -40,7 +40,7 @@ class JobSpec:
 
 
 # Other parts of the product add jobs here: each provider returns JobSpecs for an app.
-JOB_PROVIDERS: list[Callable[[App, Pipeline], list[JobSpec]]] = []
+JOB_PROVIDERS: list[Callable[[App, Pipeline], list[JobSpec]]] = [digest_jobs]
 
 
 def _rule_reload_jobs(app: App, pipeline: Pipeline) -> list[JobSpec]:
@@ -102,7 +102,7 @@ class Daemon:
     def add(self, spec: JobSpec) -> None:
         tz = self.app.config.settings.tz
         if spec.schedule.cron:
-            trigger = CronTrigger.from_crontab(spec.schedule.cron, timezone=tz)
+            trigger = cron_trigger(spec.schedule.cron, tz)
             trigger.jitter = spec.jitter
         else:
             trigger = IntervalTrigger(seconds=spec.schedule.interval.total_seconds(), jitter=spec.jitter, timezone=tz)
@@ -138,7 +138,9 @@ class Daemon:
 
     def run(self) -> None:
         with self.app.store.writer_lock():
-            previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+            previous = {}
+            if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+                previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
             try:
                 jobs = ", ".join(job.id for job in self.scheduler.get_jobs())
                 log.info("monitor daemon started on %s; jobs: %s", self.app.db_path, jobs)

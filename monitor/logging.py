@@ -49,3 +49,5 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler narrates every job run at INFO; its warnings and errors still come through
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

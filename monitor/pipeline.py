@@ -170,8 +170,13 @@ class Pipeline:
 
     # --- everything once ----------------------------------------------------------------
 
-    def run_once(self) -> list[CollectResult]:
-        results = [self.collect(entry) for entry in self.app.config.active_sources()]
+    def run_once(self, workers: int = 4) -> list[CollectResult]:
+        """Every active source once (a few at a time), then enrich, detect and deliver."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        entries = self.app.config.active_sources()
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(entries) or 1))) as pool:
+            results = list(pool.map(self.collect, entries))
         self.enrich()
         self.detect()
         self.deliver()

@@ -30,9 +30,18 @@ class RecordingChannel(Channel):
         self.sent: list[Notification] = []
         self.fail_times = fail_times
 
-    def deliver(self, notification: Notification) -> dict[str, str]:
+    def deliver(self, notification: Notification, refs=None) -> dict[str, str]:
         if self.fail_times:
             self.fail_times -= 1
             raise DeliveryError("receiver said 503")
         self.sent.append(notification)
         return {"id": f"ext-{notification.incident_id}"}
+
+
+def route_all(app, *channels: str, **timers) -> None:
+    """Route every incident of `app` to these channels (timers: group_wait=..., group_interval=...)."""
+    from monitor.alerts.policy import Router
+    from monitor.alerts.settings import RouteSettings
+
+    app.incidents.router = Router([RouteSettings(channels=list(channels), **timers)],
+                                  app.config.settings.route_defaults)

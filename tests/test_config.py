@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from monitor.config import load_config, load_config_text
@@ -98,10 +96,9 @@ def test_route_must_name_a_channel():
 
 
 def test_example_config_is_valid(monkeypatch):
-    import monitor.config as cfg
+    from monitor.config import example_config_text
 
-    text = (Path(cfg.__file__).parent / "example.yaml").read_text()
-    config = load_config_text(text, env={})
+    config = load_config_text(example_config_text(), env={})
     names = [s.name for s in config.settings.sources]
     assert "okx-google-play" in names and "mexc-google-play" in names
     x = next(s for s in config.settings.sources if s.type == "twitter")

@@ -4,6 +4,7 @@ import io
 import json
 from datetime import timedelta
 
+from helpers import RecordingChannel, route_all
 from monitor.config import load_config
 from monitor.detect.rules import load_rules
 from monitor.detect.rules import model as m
@@ -57,15 +58,9 @@ def test_end_to_end_replay_with_the_shipped_packs(tmp_path):
     app = rules_app(tmp_path, "rules: []\n")
     app.config.settings.rules.paths[:] = ["@builtin"]
     app._detectors = None
-    sent = []
-
-    class Recorder:
-        def deliver(self, notification):
-            sent.append(notification)
-            return {}
-
-    app.__dict__["channels"] = {"oncall": Recorder()}
-    app.incidents.routes.routes = [(None, ("oncall",))]
+    channel = RecordingChannel("oncall")
+    app.__dict__["channels"] = {"oncall": channel}
+    route_all(app, "oncall")
     posts = []
 
     def add(minute, text, **extra):
@@ -97,5 +92,5 @@ def test_end_to_end_replay_with_the_shipped_packs(tmp_path):
     assert set(incidents) == {"security.account_takeover", "security.lookalike_domain", "incidents.withdrawals_stuck"}
     assert incidents["security.account_takeover"].finding_count == 2
     assert incidents["incidents.withdrawals_stuck"].state == IncidentState.RESOLVED  # quiet for 2h
-    triggers = [n for n in sent if n.kind == NotificationKind.TRIGGER]
-    assert len(triggers) == 3 and [n for n in sent if n.kind == NotificationKind.RESOLVE]
+    triggers = [n for n in channel.sent if n.kind == NotificationKind.TRIGGER]
+    assert len(triggers) == 3 and [n for n in channel.sent if n.kind == NotificationKind.RESOLVE]

@@ -167,7 +167,9 @@ def test_schema_migrations_are_recorded_and_reapplied_safely(tmp_path):
     path = tmp_path / "m.db"
     open_store(path).close()
     s = open_store(path)  # opening again applies nothing twice
-    names = [r["name"] for r in s.db.query("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
-    assert names == ["m001_posts", "m002_incidents_outbox"]
+    names = [(r["migration_set"], r["name"]) for r in
+             s.db.query("SELECT migration_set, name FROM _sqlite_migrations ORDER BY rowid")]
+    assert ("monitor.core", "m001_posts") in names and ("monitor.core", "m002_incidents_outbox") in names
+    assert {m for m, _ in names} == {"monitor.core", "monitor.alerts", "monitor.digest"}
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     s.close()

@@ -27,9 +27,9 @@ def cli(config_path: str | None, db_path: str | None, log_level: str) -> None:
 
 
 def _register() -> None:
-    from . import config_cmd, core, posts, rules, sources
+    from . import alerts, config_cmd, core, digest, posts, rules, sources
 
-    for module in (core, config_cmd, posts, sources, rules):
+    for module in (core, config_cmd, posts, sources, alerts, digest, rules):
         for command in module.COMMANDS:
             cli.add_command(command)
 

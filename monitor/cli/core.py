@@ -27,7 +27,9 @@ def init(directory: str, force: bool) -> None:
     config_file = target / "config.yaml"
     if config_file.exists() and not force:
         raise CliError(f"{config_file} already exists (use --force to overwrite it)")
-    config_file.write_text((Path(__file__).parent.parent / "config" / "example.yaml").read_text("utf-8"), "utf-8")
+    from ..config import example_config_text
+
+    config_file.write_text(example_config_text(), "utf-8")
     rules_dir = target / "rules"
     rules_dir.mkdir(exist_ok=True)
     copied = 0
@@ -151,7 +153,11 @@ def score(text_mode: bool, batch_size: int, no_rules: bool) -> None:
         from ..detect.rules import load_match_function
 
         match_rules = load_match_function(config)
-    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+    stdin = sys.stdin
+    try:  # undecodable bytes become U+FFFD instead of stopping the stream
+        stdin.reconfigure(encoding="utf-8", errors="replace")
+    except (AttributeError, ValueError, OSError):
+        pass
     stats = score_stream(stdin, sys.stdout, enricher.enrich, match_rules, text_mode=text_mode, batch_size=batch_size)
     sys.stdout.flush()
     if stats.errors:
@@ -168,7 +174,6 @@ def status(as_json: bool) -> None:
     Example: monitor status --json
     """
     from ..models import IncidentState
-    from ..sources.base import SOURCES
 
     app = open_app()
     store = app.store
@@ -181,14 +186,7 @@ def status(as_json: bool) -> None:
     entries = {e.name: e for e in config.settings.sources}
     for name in names:
         h, entry = health.get(name), entries.get(name)
-        expected = None
-        if entry is not None:
-            expected = entry.expected_period
-            if expected is None:
-                try:
-                    expected = SOURCES.get(entry.type).expected_period
-                except (LookupError, ImportError):
-                    expected = None
+        expected = _expected_period(config, entry) if entry is not None else None
         last_activity = h.last_new_post_at if h else None
         silent_since = h.silent_since if h else None
         stale = bool(expected and silent_since and now - silent_since > expected)
@@ -242,6 +240,20 @@ def status(as_json: bool) -> None:
         click.echo(table(rows, ["source", "type", "state", "last run", "last success", "last", "total", "last error"]))
     else:
         click.echo("no sources configured")
+
+
+def _expected_period(config, entry):
+    """The source's `expected_period` option, else its type's default (None when unknown)."""
+    from ..sources.base import SOURCES
+
+    options = config.source_options.get(entry.name)
+    period = getattr(options, "expected_period", None)
+    if period is not None:
+        return period
+    try:
+        return SOURCES.get(entry.type).expected_period
+    except (LookupError, ImportError):
+        return None
 
 
 def _iso(dt: datetime | None) -> str | None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from itertools import islice
 
 import click
 
 from ..errors import SourceError
 from ..jsonl import post_to_object
 from ..pipeline import build_source
+from ..sources import preview
 from .common import CliError, common_options, get_config, open_app, table
 
 
@@ -52,25 +52,22 @@ def test_source(name: str, limit: int, from_cursor: bool, as_json: bool) -> None
         raise CliError(f"no source named {name!r} in the config (configured: {known})")
     source = build_source(app, entry)
     cursor = app.store.get_cursor(name) if from_cursor else {}
-    shown = total = 0
     try:
-        for batch in source.fetch(cursor):
-            total += len(batch.posts)
-            if batch.note:
-                click.echo(f"note: {batch.note}", err=True)
-            for post in islice(batch.posts, max(0, limit - shown)):
-                shown += 1
-                if as_json:
-                    click.echo(json.dumps(post_to_object(post), ensure_ascii=False))
-                else:
-                    click.echo(f"{post.created_at:%Y-%m-%d %H:%M}Z {post.key} "
-                               f"{'★' * post.rating if post.rating else ''} {post.author or ''}")
-                    click.echo(f"    {' '.join(((post.title + ': ') if post.title else '') .split() + post.text.split())[:200]}")
+        result = preview(source, cursor, limit=limit)
     except SourceError as exc:
         raise CliError(f"{name}: {type(exc).__name__}: {exc}") from None
-    finally:
-        source.close()
-    click.echo(f"{total} post(s) fetched, {shown} shown; nothing was stored", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    for post in result.posts:
+        if as_json:
+            click.echo(json.dumps(post_to_object(post), ensure_ascii=False))
+            continue
+        stars = "*" * post.rating if post.rating else ""
+        click.echo(f"{post.created_at:%Y-%m-%d %H:%M}Z {post.key} {stars} {post.author or ''}".rstrip())
+        body = " ".join(f"{post.title + ': ' if post.title else ''}{post.text}".split())
+        click.echo(f"    {body[:200]}")
+    more = " (more available)" if result.truncated else ""
+    click.echo(f"{len(result.posts)} post(s) fetched{more}; nothing was stored", err=True)
 
 
 COMMANDS = [sources_group]

@@ -55,6 +55,15 @@ class AppConfig:
         return _mask(self.raw, (), self.secret_paths)
 
 
+def example_config_text() -> str:
+    """The commented config `monitor init` writes: example.yaml with the collectors' example sources."""
+    from ..sources import example_sources_yaml
+
+    template = (Path(__file__).parent / "example.yaml").read_text(encoding="utf-8")
+    sources = "\n".join(("  " + line) if line.strip() else "" for line in example_sources_yaml().splitlines())
+    return template.replace("sources: []  # @example-sources", "sources:\n" + sources.rstrip())
+
+
 def load_config(path: str | Path | None, env: Mapping[str, str] | None = None,
                 explicit: bool = False) -> AppConfig:
     """Load `path`; a missing default `config.yaml` (explicit=False) means built-in defaults."""

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..alerts.settings import DeliverySettings, RouteSettings
+from ..alerts.settings import DeliverySettings, InhibitRuleSettings, RouteDefaults, RouteSettings
 from ..digest.settings import DigestSettings
 from ..enrich.settings import EnrichmentSettings
 from .types import Duration, ScheduleField
@@ -19,15 +19,14 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class StorageSettings(Strict):
     path: str = "storage/monitor.db"
     retention: Duration | None = timedelta(days=365)  # posts older than this are deleted; null keeps all
-    # validate_default: the defaults are cron strings that must become Schedules like configured values
-    housekeeping: ScheduleField = Field("30 3 * * *", validate_default=True)  # retention, incremental vacuum
-    vacuum: ScheduleField = Field("0 4 * * 0", validate_default=True)  # full VACUUM, weekly
+    housekeeping: ScheduleField = "30 3 * * *"  # retention and incremental vacuum, daily
+    vacuum: ScheduleField = "0 4 * * 0"  # full VACUUM, weekly
 
 
 class PluginEntry(Strict):
@@ -49,7 +48,6 @@ class PluginEntry(Strict):
 
 class SourceEntry(PluginEntry):
     schedule: ScheduleField | None = None  # default: the source type's own
-    expected_period: Duration | None = None  # silent longer than this = stale; default: the type's
 
 
 class ChannelEntry(PluginEntry):
@@ -80,6 +78,8 @@ class Settings(Strict):
     rules: RulesSettings = RulesSettings()
     channels: list[ChannelEntry] = Field(default_factory=list)
     routes: list[RouteSettings] = Field(default_factory=list)
+    route_defaults: RouteDefaults = RouteDefaults()
+    inhibit_rules: list[InhibitRuleSettings] = Field(default_factory=list)
     delivery: DeliverySettings = DeliverySettings()
     digests: list[DigestSettings] = Field(default_factory=list)
 
@@ -94,7 +94,7 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> "Settings":
-        for what, entries in (("source", self.sources), ("channel", self.channels)):
+        for what, entries in (("source", self.sources), ("channel", self.channels), ("digest", self.digests)):
             seen: set[str] = set()
             for entry in entries:
                 if entry.name in seen:

@@ -64,10 +64,8 @@ def parse_schedule(value: Any) -> Schedule:
         if text.startswith("every "):
             text = text[6:]
         if len(text.split()) == 5:
-            from apscheduler.triggers.cron import CronTrigger
-
             try:
-                CronTrigger.from_crontab(text, timezone="UTC")
+                cron_trigger(text, "UTC")
             except ValueError as exc:
                 raise ValueError(f"invalid cron expression {text!r}: {exc}") from None
             return Schedule(cron=text)
@@ -78,6 +76,52 @@ def parse_schedule(value: Any) -> Schedule:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Schedule(interval=parse_duration(value))
     raise ValueError(f"expected an interval (15m, 1h) or a 5-field cron expression, got {value!r}")
+
+
+_CRONTAB_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # crontab numbers: 0 and 7 are Sunday
+
+
+def cron_trigger(expr: str, timezone: Any):
+    """An APScheduler CronTrigger for a standard 5-field crontab expression.
+
+    APScheduler 3's `CronTrigger.from_crontab` numbers weekdays from Monday (0 = Monday), so
+    "0 9 * * 1" would fire on Tuesdays; crontab numbers them from Sunday (0 and 7). Numeric
+    weekdays are translated to names here, which both agree on.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_crontab_weekdays(weekday),
+                       timezone=timezone)
+
+
+def _crontab_weekdays(field: str) -> str:
+    if field in ("*", "?"):
+        return "*"
+    names: list[str] = []
+    for item in field.split(","):
+        base, _, step_text = item.partition("/")
+        if base == "*":
+            low, high = 0, 6
+        elif re.fullmatch(r"\d+-\d+", base):
+            low, high = (int(x) for x in base.split("-"))
+        elif base.isdigit():
+            low = high = int(base)
+            if step_text:
+                high = 6  # "1/2": from Monday, every other day to the end of the week
+        else:
+            names.append(item)  # names (mon, mon-fri) mean the same in both
+            continue
+        if not 0 <= low <= high <= 7:
+            raise ValueError(f"weekday {item!r} is out of range (0-7, where 0 and 7 are Sunday)")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else 1
+        if step_text and not step_text.isdigit():
+            raise ValueError(f"invalid weekday step in {item!r}")
+        names.extend(_CRONTAB_DAYS[n] for n in range(low, high + 1, step))
+    return ",".join(dict.fromkeys(names))
 
 
 ScheduleField = Annotated[Schedule, BeforeValidator(parse_schedule), PlainSerializer(str, return_type=str)]

@@ -120,9 +120,9 @@ class IncidentsMixin:
             for n in notifications:
                 cur = conn.execute(
                     "INSERT INTO outbox (incident_id, channel, kind, dedup_key, payload, status, attempts, "
-                    "next_try_at, created_at) VALUES (?,?,?,?,?,?,0,?,?)",
+                    "next_try_at, created_at, last_error) VALUES (?,?,?,?,?,?,0,?,?,?)",
                     (n.incident_id, n.channel, n.kind.value, n.dedup_key, dumps(dict(n.payload)), n.status.value,
-                     to_db(n.next_try_at or now), to_db(now)))
+                     to_db(n.next_try_at or now), to_db(now), n.last_error))
                 ids.append(cur.lastrowid)
         return ids
 
@@ -165,14 +165,32 @@ class IncidentsMixin:
                 conn.execute("UPDATE outbox SET last_error = ?, next_try_at = ?, lease_until = NULL WHERE id = ?",
                              (error, to_db(next_try_at), notification_id))
 
-    def list_outbox(self, statuses: Sequence[DeliveryStatus] = (), limit: int = 100) -> list[Notification]:
-        where, params = "", []
+    def list_outbox(self, statuses: Sequence[DeliveryStatus] = (), limit: int = 100,
+                    incident_id: int | None = None, channel: str | None = None) -> list[Notification]:
+        where, params = [], []
         if statuses:
-            where = f"WHERE status IN ({','.join('?' * len(statuses))})"
-            params = [s.value for s in statuses]
-        rows = self._cx.conn().execute(f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY id DESC LIMIT ?",
-                                       [*params, limit]).fetchall()
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params.extend(s.value for s in statuses)
+        if incident_id is not None:
+            where.append("incident_id = ?")
+            params.append(incident_id)
+        if channel is not None:
+            where.append("channel = ?")
+            params.append(channel)
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox {'WHERE ' + ' AND '.join(where) if where else ''} "
+        rows = self._cx.conn().execute(sql + "ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
         return [row_to_notification(r) for r in rows]
+
+    def get_notification(self, notification_id: int) -> Notification | None:
+        row = self._cx.conn().execute(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?",
+                                      (notification_id,)).fetchone()
+        return row_to_notification(row) if row else None
+
+    def mark_suppressed(self, notification_id: int, reason: str) -> None:
+        """Keep a notification for the record without sending it (a channel that cannot take it)."""
+        with self._cx.transaction() as conn:
+            conn.execute("UPDATE outbox SET status = 'suppressed', last_error = ?, lease_until = NULL WHERE id = ?",
+                         (reason, notification_id))
 
     def retry_outbox(self, ids: Sequence[int] | None, now: datetime) -> int:
         """Put dead-lettered notifications back in the queue (all of them when `ids` is None)."""

@@ -203,4 +203,74 @@ def m002_incidents_outbox(db: Database) -> None:
     )
 
 
-MIGRATION_SETS = [core]
+alerts = Migrations("monitor.alerts")
+
+
+@alerts()
+def a001_policy_silences(db: Database) -> None:
+    db.executescript(
+        """
+        -- the distinct posts behind an incident (findings of windowed rules overlap)
+        CREATE TABLE incident_posts (
+            incident_id INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, post_id)
+        ) WITHOUT ROWID;
+
+        -- notification policy state per incident and channel (event time)
+        CREATE TABLE incident_channels (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            group_wait INTEGER NOT NULL,
+            group_interval INTEGER NOT NULL,
+            repeat_interval INTEGER,
+            send_resolved INTEGER NOT NULL DEFAULT 1,
+            due_at TEXT NOT NULL,
+            triggered INTEGER NOT NULL DEFAULT 0,
+            notified_at TEXT,
+            notified_findings INTEGER NOT NULL DEFAULT 0,
+            notified_severity TEXT,
+            muted_by TEXT,
+            resolved_sent INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (incident_id, channel)
+        );
+
+        CREATE TABLE silences (
+            id INTEGER PRIMARY KEY,
+            matchers TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            expired_at TEXT
+        );
+        CREATE INDEX silences_ends ON silences (ends_at);
+        """
+    )
+
+
+digest = Migrations("monitor.digest")
+
+
+@digest()
+def m001_digest_runs(db: Database) -> None:
+    # One row per digest and period sent: a restart never sends the same period twice.
+    db.executescript(
+        """
+        CREATE TABLE digest_runs (
+            name TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            period_start TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            channels TEXT NOT NULL DEFAULT '[]',
+            notification_ids TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (name, period_end)
+        ) WITHOUT ROWID;
+        CREATE INDEX posts_type_created ON posts (source_type, created_at);
+        """
+    )
+
+
+MIGRATION_SETS = [core, alerts, digest]

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .alerting import AlertingMixin
 from .db import Connections, WriterLock
 from .detection import DetectionMixin
 from .incidents import IncidentsMixin
 from .posts import PostsMixin
+from .reports import DigestLogMixin, ReportsMixin
 from .schema import MIGRATION_SETS
 from .timefmt import epoch, to_db
 
 
-class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin):
+class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin, AlertingMixin, ReportsMixin, DigestLogMixin):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._cx = Connections(self.path)
@@ -46,12 +48,13 @@ class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin):
         cutoff = to_db(now - keep)
         with self._cx.transaction() as conn:
             conn.execute("DELETE FROM posts_fts WHERE rowid IN (SELECT id FROM posts WHERE created_at < ?)", (cutoff,))
+            conn.execute("DELETE FROM incident_posts WHERE post_id IN (SELECT id FROM posts WHERE created_at < ?)",
+                         (cutoff,))
             deleted = conn.execute("DELETE FROM posts WHERE created_at < ?", (cutoff,)).rowcount
             conn.execute("DELETE FROM series_counts WHERE bucket < ?", (epoch(now - keep),))
             conn.execute("DELETE FROM series_authors WHERE bucket < ?", (epoch(now - author_window),))
             done = int(self.get_state("detect.seq", "0") or 0)
-            conn.execute("DELETE FROM enrich_log WHERE seq <= ? AND seq < (SELECT max(seq) FROM enrich_log)", (done,))
-            conn.execute("DELETE FROM enrich_log WHERE post_id NOT IN (SELECT id FROM posts)")
+            conn.execute("DELETE FROM enrich_log WHERE seq <= ?", (done,))  # consumed by detection
         return deleted
 
     def vacuum(self) -> None:

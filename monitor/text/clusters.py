@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from datasketch import MinHash, MinHashLSH
@@ -47,6 +48,20 @@ def _shingles(norm: str) -> set[str]:
     return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> tuple:
+    # building a MinHash draws its permutations; draw them once and share them
+    template = MinHash(num_perm=num_perm, seed=1)
+    return template.permutations, template.scheme
+
+
+@lru_cache(maxsize=8)
+def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    # MinHashLSH picks (bands, rows) by numerical integration on every construction; once is enough
+    probe = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return probe.b, probe.r
+
+
 def cluster_texts(texts: Sequence[str], threshold: float = 0.4, min_ratio: float = 85.0,
                   num_perm: int = 64) -> list[Cluster]:
     """Group near-duplicate texts; every input index is in exactly one cluster, biggest first."""
@@ -59,12 +74,11 @@ def cluster_texts(texts: Sequence[str], threshold: float = 0.4, min_ratio: float
             i = parent[i]
         return i
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    signatures = []
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=_lsh_params(threshold, num_perm))
+    permutations, scheme = _permutations(num_perm)
     for i, norm in enumerate(norms):
-        m = MinHash(num_perm=num_perm, seed=1)
+        m = MinHash(num_perm=num_perm, seed=1, permutations=permutations, scheme=scheme)
         m.update_batch([s.encode("utf-8") for s in _shingles(norm)])
-        signatures.append(m)
         for j in lsh.query(m):
             if find(i) != find(j) and fuzz.ratio(norm, norms[j]) >= min_ratio:
                 parent[find(i)] = find(j)

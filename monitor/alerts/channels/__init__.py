@@ -1,0 +1,1 @@
+"""Built-in channels, one module each; registered lazily in monitor.alerts.base.CHANNELS."""
