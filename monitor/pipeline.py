@@ -119,7 +119,9 @@ class Pipeline:
         """Consume enriched posts, judge closed windows, and turn signals into incidents.
 
         Each batch is one transaction: watermark, counts, detector state, findings, incidents
-        and their outbox rows commit together or not at all.
+        and their outbox rows commit together or not at all. Windows are judged (`tick`) once
+        the queue is drained, so every post that arrived so far is counted before a window
+        closes on it.
         """
         result = DetectResult()
         settings = self.app.config.settings.detection
@@ -142,10 +144,11 @@ class Pipeline:
                             signals.extend(detector.observe(batch, ctx))
                         self.store.set_state(DETECT_WATERMARK, str(rows[-1][0]))
                         result.posts += len(rows)
-                    now = self.app.clock.now()
-                    for detector in detectors:
-                        signals.extend(detector.tick(now, ctx))
-                    self._group(signals, result)
+                    else:
+                        now = self.app.clock.now()
+                        for detector in detectors:
+                            signals.extend(detector.tick(now, ctx))
+                    self._group(signals, result, judge_time=not rows)
             except Exception:
                 for detector in detectors:
                     detector.reload(ctx)
@@ -153,7 +156,10 @@ class Pipeline:
             if not rows:
                 return result
 
-    def _group(self, signals: list, result: DetectResult) -> None:
+    def _group(self, signals: list, result: DetectResult, judge_time: bool) -> None:
+        """Findings to incidents; time-based incident changes (quiet resolves, reminders) only
+        once the detectors have judged every window up to now, or an incident could resolve
+        as quiet just before the window that continues it is judged."""
         findings = [s for s in signals if isinstance(s, Finding)]
         recoveries = [s for s in signals if isinstance(s, Recovery)]
         now = self.app.clock.now()
@@ -161,7 +167,8 @@ class Pipeline:
         result.findings += len(stored)
         result.recoveries += len(recoveries)
         self.app.incidents.apply(stored, recoveries, now)
-        self.app.incidents.tick(now)
+        if judge_time:
+            self.app.incidents.tick(now)
 
     # --- notify -------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Callable
 
 from .app import App
@@ -50,7 +50,11 @@ def source_type_resolver(app: App) -> Callable[[str], str]:
 
 
 def replay(app: App, stream: IO[str], chunk_size: int = 2000,
-           progress: Callable[[ReplaySummary], None] | None = None, progress_every: float = 5.0) -> ReplaySummary:
+           progress: Callable[[ReplaySummary], None] | None = None, progress_every: float = 5.0,
+           until: datetime | timedelta | None = None) -> ReplaySummary:
+    """Replay `stream`; at the end the clock moves past the last post's bucket (so it is judged),
+    or to `until` (a time, or a duration after the last post) to let later windows close and
+    quiet incidents resolve, as they would if the daemon kept running."""
     if not isinstance(app.clock, ManualClock):
         raise TypeError("replay needs an App driven by a ManualClock")
     clock: ManualClock = app.clock
@@ -92,7 +96,10 @@ def replay(app: App, stream: IO[str], chunk_size: int = 2000,
                 last_report = time.monotonic()
     flush(pending)
     # let the last bucket close, as it would in live time
-    clock.advance_to(clock.now() + settings.bucket + settings.lateness + timedelta(seconds=1))
+    last = clock.now()
+    clock.advance_to(last + settings.bucket + settings.lateness + timedelta(seconds=1))
+    if until is not None:
+        clock.advance_to(last + until if isinstance(until, timedelta) else until)
     summary.findings += pipeline.detect().findings
     pipeline.deliver()
     summary.seconds = time.monotonic() - started

@@ -65,6 +65,15 @@ def test_quiet_incident_resolves_in_event_time_and_sends_resolve(tmp_path):
     assert incident.state == IncidentState.RESOLVED and incident.resolved_at == T0 + timedelta(minutes=60)
 
 
+def test_replay_until_keeps_the_clock_running_after_the_last_post(tmp_path):
+    app = make_app(tmp_path)
+    line = post_line(1, "hacked!", minutes=0)
+    assert replay(app, io.StringIO(line)).incidents_resolved == 0  # the clock stops near the last post
+    assert replay(app, io.StringIO(line), until=timedelta(hours=2)).incidents_resolved == 1
+    [incident] = app.store.list_incidents()
+    assert incident.resolved_at == T0 + timedelta(minutes=60)
+
+
 def test_failed_delivery_is_retried_not_lost(tmp_path):
     channel = RecordingChannel("rec", fail_times=1)
     app = make_app(tmp_path, channels={"rec": channel})

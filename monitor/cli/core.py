@@ -91,8 +91,11 @@ def run(once: bool) -> None:
 @click.command("replay")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--chunk-size", default=2000, show_default=True, help="Posts per stored and processed chunk.")
+@click.option("--until", "until_text", default=None,
+              help="Keep the clock running after the last post: a duration (2h) or an ISO 8601 time, so "
+                   "later windows close and quiet incidents resolve.")
 @common_options
-def replay_cmd(file: str, chunk_size: int) -> None:
+def replay_cmd(file: str, chunk_size: int, until_text: str | None) -> None:
     """Replay a JSONL file of posts through the whole pipeline in event time.
 
     Each line needs source, id, created_at (ISO 8601 with a timezone) and text. Rejected lines
@@ -103,6 +106,7 @@ def replay_cmd(file: str, chunk_size: int) -> None:
     from ..replay import ReplaySummary, replay
 
     app = open_app(clock=ManualClock())
+    until = _parse_until(until_text)
 
     def progress(s: ReplaySummary) -> None:
         click.echo(f"replay: {s.lines:,} lines, {s.ingest.inserted:,} new posts, {s.findings:,} findings "
@@ -113,7 +117,7 @@ def replay_cmd(file: str, chunk_size: int) -> None:
     except OSError as exc:
         raise CliError(f"cannot read {file}: {exc.strerror}") from None
     with stream, app.store.writer_lock():
-        summary = replay(app, stream, chunk_size=chunk_size, progress=progress)
+        summary = replay(app, stream, chunk_size=chunk_size, progress=progress, until=until)
     for r in summary.rejected[:50]:
         click.echo(f"{file}:{r.line}: rejected: {r.reason}", err=True)
     if len(summary.rejected) > 50:
@@ -126,6 +130,23 @@ def replay_cmd(file: str, chunk_size: int) -> None:
     click.echo(f"{summary.lines:,} lines in {summary.seconds:.1f}s ({summary.posts_per_second:,.0f} lines/s)")
     if summary.rejected:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _parse_until(text: str | None):
+    if not text:
+        return None
+    from ..config.types import parse_duration
+    from ..jsonl import BadLine, parse_time
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        return parse_time(text)
+    except BadLine as exc:
+        raise click.BadParameter(f"{text!r} is neither a duration (2h) nor an ISO 8601 time with a timezone "
+                                 f"({exc})", param_hint="--until") from None
 
 
 @click.command("score")

@@ -193,6 +193,7 @@ class TwitterSource(Source):
                 "lang": tweet.lang,
                 "in_reply_to_user_id": str(tweet.in_reply_to_user_id) if tweet.in_reply_to_user_id else None,
                 "referenced": [r.type for r in tweet.referenced_tweets or []],
+                "query": self.options.query,  # which search found it (flatline rules group by it)
             }
             created_at = tweet.created_at
             if created_at is None:
