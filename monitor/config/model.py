@@ -25,7 +25,7 @@ class Strict(BaseModel):
 class StorageSettings(Strict):
     path: str = "storage/monitor.db"
     retention: Duration | None = timedelta(days=365)  # posts older than this are deleted; null keeps all
-    housekeeping: ScheduleField = "30 3 * * *"  # retention and incremental vacuum, daily
+    housekeeping: ScheduleField = "30 3 * * *"  # applies `retention`, daily
     vacuum: ScheduleField = "0 4 * * 0"  # full VACUUM, weekly
 
 
