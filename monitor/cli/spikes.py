@@ -7,17 +7,18 @@ daemon; each output row uses only that row and the rows before it (no look-ahead
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator, TextIO
+from typing import Iterable, Iterator, TextIO
 
 import click
 import yaml
 from pydantic import ValidationError
 
-from ..detect.spike import SeriesState, SpikeParams, update
+from ..detect.spike import SeriesState, SpikeParams, SpikeResult, update
 from ..detect.spike.params import parse_duration
 
 # Defaults of the command line: the settings measured on NAB (docs/benchmarks.md). They differ
@@ -159,7 +160,8 @@ def spikes(input_path, time_col, value_col, authors_col, bucket, mode, direction
     settings = build_params(bucket, mode, direction, gaps, cooldown, overrides)
     name = "<stdin>" if input_path == "-" else input_path
     if input_path == "-":
-        stream = click.get_text_stream("stdin", encoding="utf-8-sig")
+        raw = getattr(sys.stdin, "buffer", None)
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") if raw is not None else sys.stdin
         _run(stream, name, time_col, value_col, authors_col, settings, extra)
     else:
         try:
@@ -170,17 +172,40 @@ def spikes(input_path, time_col, value_col, authors_col, bucket, mode, direction
             _run(stream, name, time_col, value_col, authors_col, settings, extra)
 
 
+def detect_rows(rows: Iterable[Row], settings: dict) -> Iterator[tuple[Row, SpikeResult | None]]:
+    """The detector over parsed rows, in order: (row, result), result None for an unjudged row.
+
+    Without a bucket in `settings`, the spacing is the first positive step between rows; rows
+    read before it is known (normally just the first) are fed to the detector but reported
+    unjudged, so that no row's output depends on a later row.
+    """
+    state: SeriesState | None = None
+    pending: list[Row] = []
+    for row in rows:
+        if state is None:
+            pending.append(row)
+            spacing = _first_spacing(pending)
+            if "bucket" not in settings and spacing is None:
+                continue
+            state = SeriesState(SpikeParams(**({"bucket": spacing} | settings if spacing else settings)))
+            for i, early in enumerate(pending):
+                result = update(state, early.when, early.value, early.authors)
+                yield early, result if ("bucket" in settings or i == len(pending) - 1) else None
+            pending = []
+            continue
+        yield row, update(state, row.when, row.value, row.authors)
+    for row in pending:  # the input ended before two distinct times: nothing to judge
+        yield row, None
+
+
 def _run(stream, name, time_col, value_col, authors_col, settings, extra) -> None:
     out = csv.writer(sys.stdout, lineterminator="\n")
     columns = ["timestamp", "value", "anomaly_score", "is_spike"]
     if extra:
         columns += ["expected", "p_value", "evidence", "back_to_baseline", "baseline"]
     out.writerow(columns)
-    state: SeriesState | None = None
-    pending: list[Row] = []  # rows read before the spacing is known (normally just the first)
-
-    def emit(row: Row, result) -> None:
-        if result is None:  # before the spacing is known: no judgement yet
+    for row, result in detect_rows(read_rows(stream, name, time_col, value_col, authors_col), settings):
+        if result is None:
             fields = [row.time_text, row.value_text, "0.000000", "0"]
             if extra:
                 fields += ["", "1", "0", "0", ""]
@@ -191,26 +216,6 @@ def _run(stream, name, time_col, value_col, authors_col, settings, extra) -> Non
                 fields += [expected, f"{result.p_value:.6g}", f"{result.evidence:.4f}",
                            "1" if result.back_to_baseline else "0", result.baseline or ""]
         out.writerow(fields)
-
-    for row in read_rows(stream, name, time_col, value_col, authors_col):
-        if state is None:
-            pending.append(row)
-            spacing = _first_spacing(pending)
-            if "bucket" not in settings and spacing is None:
-                continue
-            params = SpikeParams(**({"bucket": spacing} | settings if spacing else settings))
-            state = SeriesState(params)
-            for i, early in enumerate(pending):
-                result = update(state, early.when, early.value, early.authors)
-                # rows read before the spacing was known are reported unjudged, so that no row's
-                # output depends on a later row
-                emit(early, result if ("bucket" in settings or i == len(pending) - 1) else None)
-            pending = []
-            continue
-        emit(row, update(state, row.when, row.value, row.authors))
-    if state is None:  # the file ended before two distinct times: nothing to judge
-        for row in pending:
-            emit(row, None)
     sys.stdout.flush()
 
 
@@ -222,4 +227,4 @@ def _first_spacing(rows: list[Row]):
     return None
 
 
-__all__ = ["spikes", "parse_time", "parse_number", "parse_duration"]
+__all__ = ["CLI_DEFAULTS", "Row", "build_params", "detect_rows", "parse_duration", "parse_time", "read_rows", "spikes"]
