@@ -214,9 +214,11 @@ class Engine:
 
         # 5. learning ---------------------------------------------------------------------
         freeze = s["active"] & (t - s["last_onset"] < p.max_freeze.total_seconds())
-        # while evidence builds up, baselines learn more slowly: a ramp cannot hide in its own baseline
-        gate = np.clip(1 - np.maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.0, 1.0)
-        gate = np.where(freeze, 0.0, gate)
+        # While evidence builds up, baselines learn more slowly (down to a tenth), so a ramp cannot
+        # hide in its own baseline; an open incident freezes them until max_freeze, after which a
+        # lasting change is learned at the normal speed (the new normal).
+        building = np.clip(1 - np.maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.1, 1.0)
+        gate = np.where(freeze, 0.0, np.where(s["active"], 1.0, building))
         self._calibrate(s, surprise0, live & ~freeze, both)
         self._learn(s, idx, t, y, first, fc, mu, np.sqrt(var) * tau[:, None], known, has_err, dslot, wslot, freeze, gate)
 

@@ -74,8 +74,11 @@ def nb_log_upper(x: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray
     x = np.floor(np.asarray(x, dtype=float))
     mu = np.asarray(mu, dtype=float)
     alpha = np.asarray(alpha, dtype=float)
-    far = x > mu  # tail beyond the mean: sum pmf(x) + pmf(x+1) + ... explicitly
-    out = _normal_approx(x, mu, mu + alpha * mu * mu, upper=True)
+    var = mu + alpha * mu * mu
+    # beyond two sd the tail is summed exactly (pmf(x) + pmf(x+1) + ...); nearer the mean, where
+    # p > ~0.02 and no decision hangs on its digits, the normal approximation is enough
+    far = x > mu + 2 * np.sqrt(var)
+    out = _normal_approx(x, mu, var, upper=True)
     out = np.where(x <= 0, 0.0, out)
     if not far.any():
         return np.minimum(out, 0.0)
@@ -106,8 +109,9 @@ def nb_log_lower(x: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray
     x = np.floor(np.asarray(x, dtype=float))
     mu = np.asarray(mu, dtype=float)
     alpha = np.asarray(alpha, dtype=float)
-    far = x < mu - 1  # tail below the mean: pmf(x) + pmf(x-1) + ... down to 0
-    out = _normal_approx(x, mu, mu + alpha * mu * mu, upper=False)
+    var = mu + alpha * mu * mu
+    far = (x < mu - 2 * np.sqrt(var)) | ((x == 0) & (mu > 0))  # summed down to 0 exactly
+    out = _normal_approx(x, mu, var, upper=False)
     if not far.any():
         return np.minimum(out, 0.0)
     xf, mf, af = x[far], mu[far], alpha[far]
