@@ -9,8 +9,9 @@ For every series, each bucket goes through the same five stages:
    part of the predictive variance until the slot has been seen a few times.
 2. **Predictive law.** Counts follow a negative binomial whose overdispersion comes from the
    errors (variance mu + alpha mu²); other values a normal law with the error variance.
-3. **Calibration.** Each series keeps a histogram of its own surprise (-log10 p). If the model
-   is right, 1% of buckets reach p = 0.01; a series where more do is more erratic than its law,
+3. **Calibration.** Each series keeps a histogram of its own evidence (surprise -log10 p, or a
+   run of surprise) under the law as is. If the law is right, 1% of buckets reach p = 0.01; a
+   series where more do is more erratic than its law (heavy tails, or errors that come in runs),
    and its tails are widened by `tau` until they match: being erratic is learned, not alerted on.
 4. **Evidence and decision.** Surprise of the tested direction, plus a CUSUM of surprise above
    an allowance (a moderate surge that lasts adds up). A spike opens an incident when the
@@ -198,6 +199,9 @@ class Engine:
         s["cusum_up"] = np.where(live, np.clip(s["cusum_up"] + u_up - k, 0.0, self.cusum_cap), 0.0)
         s["cusum_down"] = np.where(live, np.clip(s["cusum_down"] + u_down - k, 0.0, self.cusum_cap), 0.0)
         evidence = np.maximum(surprise, np.maximum(s["cusum_up"], s["cusum_down"]))
+        # evidence of the law as is: what the calibration sees (runs of surprise count too)
+        s["cusum0"] = np.where(live, np.clip(s["cusum0"] + np.maximum(u0_up, u0_down) - k, 0.0, self.cusum_cap), 0.0)
+        evidence0 = np.maximum(surprise0, s["cusum0"])
         going_up = y_eff > e
         count_ok = ~(is_count & going_up) | (y_eff >= p.min_count)
         anomalous = live & (evidence >= p.threshold) & count_ok
@@ -211,6 +215,7 @@ class Engine:
         s["active"] = (active | is_spike) & ~back
         s["cusum_up"] = np.where(back, 0.0, s["cusum_up"])
         s["cusum_down"] = np.where(back, 0.0, s["cusum_down"])
+        s["cusum0"] = np.where(back, 0.0, s["cusum0"])
 
         # 5. learning ---------------------------------------------------------------------
         freeze = s["active"] & (t - s["last_onset"] < p.max_freeze.total_seconds())
@@ -219,7 +224,7 @@ class Engine:
         # lasting change is learned at the normal speed (the new normal).
         building = np.clip(1 - np.maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.1, 1.0)
         gate = np.where(freeze, 0.0, np.where(s["active"], 1.0, building))
-        self._calibrate(s, surprise0, live & ~freeze, both)
+        self._calibrate(s, evidence0, live & ~freeze, both)
         self._learn(s, idx, t, y, first, fc, mu, np.sqrt(var) * tau[:, None], known, has_err, dslot, wslot, freeze, gate)
 
         return StepOutput(
@@ -261,13 +266,13 @@ class Engine:
                     out[rows] = fn(y[rows], e[rows], alpha[rows])
         return -log_up / stats.LN10, -log_down / stats.LN10
 
-    def _calibrate(self, s, surprise0, learn, both) -> None:
-        """Add this bucket's surprise to the series' histogram; tau matches its upper quantile."""
+    def _calibrate(self, s, evidence0, learn, both) -> None:
+        """Add this bucket's evidence to the series' histogram; tau matches its upper quantile."""
         if not learn.any():
             return
         rows = np.flatnonzero(learn)
         hist = s["calib"][rows] * self.calib_decay
-        b = np.minimum((surprise0[rows] / CALIB_WIDTH).astype(np.int64), CALIB_BINS - 1)
+        b = np.minimum((evidence0[rows] / CALIB_WIDTH).astype(np.int64), CALIB_BINS - 1)
         hist[np.arange(len(rows)), b] += 1
         s["calib"][rows] = hist
         total = hist.sum(axis=1)

@@ -63,6 +63,7 @@ class Layout:
             "weekly": ((self.weekly_slots,), "f4", 0.0),
             "weekly_visits": ((self.weekly_slots,), "u1", 0),
             "cusum_up": ((), "f8", 0.0),
+            "cusum0": ((), "f8", 0.0),  # the same CUSUM without calibration, which the calibration learns from
             "cusum_down": ((), "f8", 0.0),
             "active": ((), "?", False),
             "last_onset": ((), "f8", -np.inf),
