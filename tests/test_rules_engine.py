@@ -146,7 +146,7 @@ def test_spike_fires_and_its_recovery_resolves_the_incident(tmp_path):
     findings = app.store.findings()
     assert findings and findings[0].finding.event_time == T0 + timedelta(days=2, minutes=65)
     ev = findings[0].finding.evidence
-    assert ev["observed"] == 40 and ev["expected"] < 2 and ev["anomaly_score"] > 0.99
+    assert ev["observed"] == 40 and ev["expected"] < 2 and ev["anomaly_score"] > 0.5  # 0.5 is the threshold
     [incident] = app.store.list_incidents()
     assert incident.state == IncidentState.RESOLVED
     assert incident.summary["resolved_because"] == "back to baseline"

@@ -311,7 +311,8 @@ class Judge:
         size = self.size
         store = self.ctx.store
         blobs = self.state.get_blobs(store, rule.id, "spike")
-        states = {suffix: spike.load_state(blob, spec.spike) for suffix, blob in blobs.items()}
+        loaded = {suffix: spike.load_state(blob, spec.spike, size) for suffix, blob in blobs.items()}
+        states = {suffix: state for suffix, state in loaded.items() if state is not None}
         groups = self.group_series(rule, start, end)
         active = self.open_groups(rule)
         touched: set[str] = set()
@@ -321,7 +322,7 @@ class Judge:
             e = b + size
             for suffix, counts in groups.items():
                 if suffix not in states and b in counts.by_bucket:
-                    states[suffix] = spike.new_state(spec.spike)
+                    states[suffix] = spike.new_state(spec.spike, size)
             for suffix, state in states.items():
                 bc = groups[suffix].by_bucket.get(b) if suffix in groups else None
                 result = spike.update(state, b, bc.count if bc else 0, bc.authors if bc else 0)

@@ -6,22 +6,20 @@ ISO 8601 ("PT5M") or a short form ("90s", "5m", "1h", "2d", "1w").
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.I)
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
+from ...config.types import parse_duration as _parse_short
 
 def parse_duration(value: object) -> object:
-    """Turn "5m"-style strings into timedeltas; leave anything else for pydantic to judge."""
+    """Turn "5m"-style strings into timedeltas; leave anything else for pydantic to judge (ISO 8601)."""
     if isinstance(value, str):
-        m = _SHORT.match(value)
-        if m:
-            return timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2).lower()])
+        try:
+            return _parse_short(value)
+        except ValueError:
+            return value
     return value
 
 
