@@ -19,6 +19,7 @@ class SeriesPoint:
     series: str
     bucket: int  # bucket start, epoch seconds
     author: str  # the post's author (or its key when anonymous), for distinct-author counts
+    post_id: int | None = None  # remembered (for evidence) when given
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,19 @@ class DetectionMixin:
                 [(s, b, n) for (s, b), n in counts.items()])
             conn.executemany("INSERT OR IGNORE INTO series_authors (series, bucket, author) VALUES (?, ?, ?)",
                              [(p.series, p.bucket, p.author) for p in points])
+            conn.executemany("INSERT OR IGNORE INTO series_posts (series, bucket, post_id) VALUES (?, ?, ?)",
+                             [(p.series, p.bucket, p.post_id) for p in points if p.post_id is not None])
             conn.executemany(
                 "UPDATE series_counts SET authors = (SELECT count(*) FROM series_authors a "
                 "WHERE a.series = series_counts.series AND a.bucket = series_counts.bucket) "
                 "WHERE series = ? AND bucket = ?", list(counts))
+
+    def series_post_ids(self, series: str, start: int, end: int, limit: int) -> list[int]:
+        """The newest posts remembered for a series in buckets [start, end)."""
+        rows = self._cx.conn().execute(
+            "SELECT post_id FROM series_posts WHERE series = ? AND bucket >= ? AND bucket < ? "
+            "ORDER BY bucket DESC, post_id DESC LIMIT ?", (series, start, end, limit)).fetchall()
+        return [r[0] for r in rows]
 
     def mark_counted(self, post_ids: Sequence[int]) -> None:
         with self._cx.transaction() as conn:

@@ -203,6 +203,21 @@ def m002_incidents_outbox(db: Database) -> None:
     )
 
 
+@core()
+def m003_series_posts(db: Database) -> None:
+    # the posts behind a rule's count series: evidence for windowed findings without rescanning
+    db.executescript(
+        """
+        CREATE TABLE series_posts (
+            series TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            PRIMARY KEY (series, bucket, post_id)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 alerts = Migrations("monitor.alerts")
 
 

@@ -53,6 +53,7 @@ class SqliteStore(PostsMixin, DetectionMixin, IncidentsMixin, AlertingMixin, Rep
             deleted = conn.execute("DELETE FROM posts WHERE created_at < ?", (cutoff,)).rowcount
             conn.execute("DELETE FROM series_counts WHERE bucket < ?", (epoch(now - keep),))
             conn.execute("DELETE FROM series_authors WHERE bucket < ?", (epoch(now - author_window),))
+            conn.execute("DELETE FROM series_posts WHERE bucket < ?", (epoch(now - keep),))
             done = int(self.get_state("detect.seq", "0") or 0)
             conn.execute("DELETE FROM enrich_log WHERE seq <= ?", (done,))  # consumed by detection
         return deleted

@@ -22,7 +22,7 @@ def to_db(dt: datetime | None) -> str | None:
 def from_db(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.strptime(text, FMT).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text)  # reads the trailing Z as UTC (Python 3.11+), far faster than strptime
 
 
 def epoch(dt: datetime) -> int:

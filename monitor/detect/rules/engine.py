@@ -139,7 +139,9 @@ class RuleEngine(Detector):
 
 
 def series_points(rule: CompiledRule, item: EnrichedPost, pc: PostContext, b: int, author: str) -> list[SeriesPoint]:
-    """The count series a fresh matching post (in bucket `b`) adds to for one windowed rule."""
+    """The count series a fresh matching post (in bucket `b`) adds to for one windowed rule.
+
+    The rule's own series (per group) remembers the post id too: the evidence of its findings."""
     spec = rule.spec
     names: list[str] = []
     if isinstance(spec, m.NewTermRule):
@@ -152,12 +154,12 @@ def series_points(rule: CompiledRule, item: EnrichedPost, pc: PostContext, b: in
             names.append(term_series(rule.id, term))
         return [SeriesPoint(n, b, author) for n in names]
     group = rule.group(item) if rule.group_by else None
-    names.append(series_name(rule.id, group))  # per group, or the rule's one series
+    points = [SeriesPoint(series_name(rule.id, group), b, author, item.post.id)]  # per group, or the rule's one
     if isinstance(spec, m.ThresholdRule) and spec.average_rating and item.post.rating:
         if group:
             names.append(series_name(rule.id, group, item.post.rating))
         names.append(series_name(rule.id, None, item.post.rating))  # all groups: the baseline
-    return [SeriesPoint(n, b, author) for n in names]
+    return points + [SeriesPoint(n, b, author) for n in names]
 
 
 def _queue_drained(ctx: DetectContext) -> bool:

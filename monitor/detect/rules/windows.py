@@ -94,19 +94,9 @@ class Judge:
         return True, last[1] if last else 0
 
     def evidence_posts(self, rule: CompiledRule, group: dict[str, str], start: int, end: int) -> list[int]:
-        """The newest posts of the window that match the rule and fall in the group."""
-        rows = self.ctx.store.search_posts(PostQuery(since=from_epoch(start), until=from_epoch(end),
-                                                     limit=SAMPLE_SCAN))
-        out = []
-        for post, enrichment in rows:
-            if enrichment is None:
-                continue
-            item = EnrichedPost(post, enrichment)
-            if rule.group(item) == group and rule.matches(self.ruleset.context(item)):
-                out.append(post.id)
-                if len(out) >= MAX_EVIDENCE_POSTS:
-                    break
-        return out
+        """The newest posts of the window that the rule counted for the group."""
+        series = series_name(rule.id, group or None)
+        return self.ctx.store.series_post_ids(series, start, end, MAX_EVIDENCE_POSTS)
 
     def finding(self, rule: CompiledRule, suffix: str, end: int, evidence: dict[str, Any],
                 window: tuple[int, int] | None, fingerprint: str | None = None,
