@@ -73,7 +73,7 @@ class Featurizer:
             return cached
         mask = self.mask
         out = [_h(word, S_WORD) & mask]
-        if is_cjk(word[0]) or is_cjk(word[-1]):
+        if not word.isascii() and (is_cjk(word[0]) or is_cjk(word[-1])):
             run = word
             n_max = self.cjk_max
             for n in range(1, n_max + 1):
@@ -104,7 +104,7 @@ class Featurizer:
                 if tok == "#":
                     continue
                 # split mixed runs like "很好good" into CJK and non-CJK parts
-                if any(is_cjk(c) for c in tok):
+                if not tok.isascii() and any(is_cjk(c) for c in tok):
                     for part in _split_cjk(tok):
                         out.append((part, "word"))
                     continue

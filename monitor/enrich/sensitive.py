@@ -89,19 +89,33 @@ def _seed_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_DIGITS4 = re.compile(r"\d[\d\s.-]{3,}")
+_LONG_TOKEN = re.compile(r"[0-9A-Za-z]{50,}")
+
+
+def _enough_bip39_words(text: str) -> bool:
+    words = bip39_words()
+    return sum(map(words.__contains__, _WORD.findall(text.lower()))) >= MIN_SEED_WORDS
+
+
 def _spans(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
-    found += [(s, e, SEED_PHRASE) for s, e in _seed_spans(text)]
-    for pattern in (_WIF, _XPRV):
-        found += [(m.start(), m.end(), PRIVATE_KEY) for m in pattern.finditer(text)]
-    if _KEY_CONTEXT.search(text):
-        found += [(m.start(), m.end(), PRIVATE_KEY) for m in _HEX64.finditer(text)]
-    found += [(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)]
-    for m in _OTP.finditer(text):
-        group = 1 if m.group(1) else 2
-        found.append((m.start(group), m.end(group), OTP))
-    found += [(m.start(), m.end(), PHONE) for m in _PHONE_INTL.finditer(text)]
-    found += [(m.start(1), m.end(1), PHONE) for m in _PHONE_CONTEXT.finditer(text)]
+    # cheap guards first: most posts have no long token, no run of digits, no "@"
+    if _enough_bip39_words(text):
+        found += [(s, e, SEED_PHRASE) for s, e in _seed_spans(text)]
+    if _LONG_TOKEN.search(text):
+        for pattern in (_WIF, _XPRV):
+            found += [(m.start(), m.end(), PRIVATE_KEY) for m in pattern.finditer(text)]
+        if _KEY_CONTEXT.search(text):
+            found += [(m.start(), m.end(), PRIVATE_KEY) for m in _HEX64.finditer(text)]
+    if "@" in text:
+        found += [(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)]
+    if _DIGITS4.search(text):
+        for m in _OTP.finditer(text):
+            group = 1 if m.group(1) else 2
+            found.append((m.start(group), m.end(group), OTP))
+        found += [(m.start(), m.end(), PHONE) for m in _PHONE_INTL.finditer(text)]
+        found += [(m.start(1), m.end(1), PHONE) for m in _PHONE_CONTEXT.finditer(text)]
     # keep the earliest, then longest, span where spans overlap
     found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     kept: list[tuple[int, int, str]] = []

@@ -65,19 +65,18 @@ def normalise_tweet(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+_NOT_LETTERS = re.compile(r"[^\w\s'-]|[\d_]")
+
+
 def strip_for_detection(text: str) -> str:
     """Remove what carries no language: URLs, mentions, cashtags, hashtag marks, emoji, digits."""
     text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
-    text = _CASHTAG.sub(" ", text)
-    text = _HASHTAG.sub(r"\1", text)
-    out = []
-    for ch in text:
-        if ch.isalpha() or ch in " '-":
-            out.append(ch)
-        else:
-            out.append(" ")
-    return _SPACES.sub(" ", "".join(out)).strip()
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
+    if "$" in text:
+        text = _CASHTAG.sub(" ", text)
+    text = _NOT_LETTERS.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
 
 
 def fold(text: str) -> str:
@@ -112,6 +111,8 @@ def is_cjk(ch: str) -> bool:
 
 def script_counts(text: str) -> tuple[int, int, int, int]:
     """Counts of (Han, kana, Hangul, other letters) in `text`."""
+    if text.isascii():
+        return 0, 0, 0, sum(1 for ch in text if ch.isalpha())
     han = kana = hangul = other = 0
     for ch in text:
         if ord(ch) < 0x80:
