@@ -37,3 +37,12 @@ def test_banking77_mapped_categories() -> None:
     assert result.n > 6000
     assert result.top1_accuracy >= 0.6, result
     assert result.per_category["security"] >= 0.5, result.per_category
+
+
+def test_runtime_scoring_matches_training_on_seen_chinese_rows(backend: EmbeddedBackend) -> None:
+    """Not a generalisation claim (the shipped model trained on these rows, see docs/models.md):
+    it catches run-time features drifting from the training ones, which would sink this score."""
+    data = shared_data("zh-sentiment").parent
+    rows = ds.zh_dev(data)[:1000]
+    result = score_sentiment(backend, "zh_dev_seen", rows, binary=True)
+    assert result.accuracy >= 0.93, result

@@ -64,3 +64,14 @@ def test_weird_post_fields(enricher: Enricher) -> None:
     results = enricher.enrich(odd)
     assert len(results) == 4
     assert "outage" in results[3].category_names  # the title is part of what is analysed
+
+
+def test_large_inputs_are_chunked_into_batches() -> None:
+    from monitor.enrich import EnrichmentSettings
+
+    enricher = build_enricher(EnrichmentSettings(batch_size=7))
+    texts = [f"post {i}: withdrawal stuck" if i % 2 else f"post {i}: love it" for i in range(30)]
+    results = enricher.enrich([post(t, str(i)) for i, t in enumerate(texts)])
+    assert len(results) == 30
+    assert all("deposit_withdrawal" in r.category_names for r in results[1::2])
+    assert all(r.sentiment == Sentiment.POSITIVE for r in results[0::2])

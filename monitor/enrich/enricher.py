@@ -41,6 +41,15 @@ class Enricher:
 
     def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
         """One Enrichment per post, same order. Never raises because of a post's content."""
+        size = self.settings.batch_size
+        if len(posts) <= size:
+            return self._enrich_batch(posts)
+        out: list[Enrichment] = []
+        for start in range(0, len(posts), size):
+            out.extend(self._enrich_batch(posts[start : start + size]))
+        return out
+
+    def _enrich_batch(self, posts: Sequence[Post]) -> list[Enrichment]:
         max_chars = self.settings.max_chars
         texts = [_text_of(p, max_chars) for p in posts]
         langs = [self._lang(text, p) for text, p in zip(texts, posts)]
