@@ -20,6 +20,7 @@ from .evaluation import (
     sentiment_sets,
     time_it,
 )
+from .backends import SentimentBackend
 from .language import LanguageDetector
 from .settings import DEFAULT_LANGUAGES
 
@@ -139,7 +140,10 @@ def run_eval(
             zh_rows = sets["zh_heldout"][0]
             texts = [zh_rows[i % len(zh_rows)].text for i in range(n)]
         langs = ["zh" if name == "snownlp" else "en"] * n
-        report.throughput.append(time_it(f"sentiment only: {backend.description}", n, lambda: backend.analyse(texts, langs)))
+        def run(backend: SentimentBackend = backend, texts: list[str] = texts, langs: list[str] = langs) -> None:
+            backend.analyse(texts, langs)
+
+        report.throughput.append(time_it(f"sentiment only: {backend.description}", n, run))
     report.categories = score_categories(data_dir)
     report.language_accuracy = language_accuracy(data_dir, limit)
     mixed = ds.tweeteval_val(data_dir) + sets["xlmt_heldout"][0] + sets["zh_heldout"][0]
