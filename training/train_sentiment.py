@@ -104,40 +104,6 @@ def fit(head: str, x: sp.csr_matrix, examples: list[ds.Example]) -> LogisticRegr
     return clf
 
 
-BIAS_GRID = np.round(np.arange(-1.0, 1.0001, 0.05), 2)
-EN_VALIDATION_FILES = {"twitter-2016dev-A.tsv", "twitter-2016devtest-A.tsv"}
-
-
-def tune_class_bias(head: str, vectorizer: Vectorizer, rows: list[ds.Example]) -> np.ndarray:
-    """Class-bias offsets that maximise macro recall on a validation split of the head's training rows.
-
-    English: the SemEval 2016 dev and devtest files; multi: a seeded 15% of the rows. A model fitted
-    without the split scores it; the offsets (negative fixed at 0) are then added to the model fitted
-    on all rows. The evaluation sets are never used here.
-    """
-    if head == "en":
-        is_val = [ex.group in EN_VALIDATION_FILES for ex in rows]
-    else:
-        rng = random.Random(SEED + 1)
-        is_val = [rng.random() < 0.15 for _ in rows]
-    train = [ex for ex, v in zip(rows, is_val) if not v]
-    val = [ex for ex, v in zip(rows, is_val) if v]
-    clf = fit(head, vectorize(vectorizer, train, DENSE_SCALE[head]), train)
-    logits = clf.decision_function(vectorize(vectorizer, val, DENSE_SCALE[head]))
-    gold = [ex.label for ex in val]
-    best, best_offsets = -1.0, np.zeros(3)
-    for b_neu in BIAS_GRID:
-        for b_pos in BIAS_GRID:
-            pred = (logits + np.array([0.0, b_neu, b_pos])).argmax(1)
-            score = macro_recall(gold, [ds.LABELS[i] for i in pred], ds.LABELS)
-            if score > best + 1e-9:
-                best, best_offsets = score, np.array([0.0, b_neu, b_pos])
-    base = macro_recall(gold, [ds.LABELS[i] for i in logits.argmax(1)], ds.LABELS)
-    print(f"head {head}: class-bias offsets {best_offsets.tolist()} on {len(val)} validation rows: "
-          f"macro recall {base:.4f} -> {best:.4f}", flush=True)
-    return best_offsets
-
-
 def three_class(clf: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (features, 3) and intercept (3,) in negative/neutral/positive order."""
     if len(clf.classes_) == 3:
@@ -206,11 +172,6 @@ def main() -> None:
         rows = heads[head]
         models[head] = fit(head, vectorize(vectorizer, rows, DENSE_SCALE[head]), rows)
         print(f"head {head}: {len(rows)} rows, fitted at {time.time() - t0:.0f}s", flush=True)
-    if args.heldout:
-        untuned = report(models, vectorizer, {"tweeteval_val": evals["tweeteval_val"]})
-        print(f"tweeteval_val before class-bias tuning: {untuned['tweeteval_val']['macro_recall']:.4f}")
-    for head in ("en", "multi"):
-        models[head].intercept_ = models[head].intercept_ + tune_class_bias(head, vectorizer, heads[head])
     if args.heldout:
         results = report(models, vectorizer, evals)
         print(json.dumps(results, indent=1))
