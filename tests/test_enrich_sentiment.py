@@ -5,7 +5,9 @@ from enrich_helpers import post
 
 from monitor.enrich import SENTIMENT_BACKENDS, SentimentBackend, SentimentSettings, build_enricher
 from monitor.enrich.backends import EmbeddedBackend, SentimentResult
+from monitor.enrich.hf import map_labels
 from monitor.enrich.settings import EnrichmentSettings
+from monitor.errors import EnrichmentError
 from monitor.models import Sentiment
 
 
@@ -101,3 +103,18 @@ def test_settings_defaults_and_validation() -> None:
         EnrichmentSettings.model_validate({"languages": ["en", "xx"]})
     with pytest.raises(ValueError, match="extra"):
         EnrichmentSettings.model_validate({"sentiment": {"backnd": "embedded"}})
+
+
+def test_label_mapping_from_config_names() -> None:
+    assert map_labels({0: "Negative", 1: "Neutral", 2: "Positive"}) == {
+        "Negative": Sentiment.NEGATIVE, "Neutral": Sentiment.NEUTRAL, "Positive": Sentiment.POSITIVE,
+    }  # fmt: skip
+    assert map_labels({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})["LABEL_1"] == Sentiment.NEUTRAL
+    assert map_labels({0: "LABEL_0", 1: "LABEL_1"})["LABEL_1"] == Sentiment.POSITIVE
+    assert map_labels({0: "NEG", 1: "NEU", 2: "POS"})["NEG"] == Sentiment.NEGATIVE
+    stars = map_labels({i: f"{i + 1} star{'s' if i else ''}" for i in range(5)})
+    assert [stars[k] for k in ("1 star", "3 stars", "5 stars")] == [
+        Sentiment.NEGATIVE, Sentiment.NEUTRAL, Sentiment.POSITIVE,
+    ]  # fmt: skip
+    with pytest.raises(EnrichmentError, match="joy"):
+        map_labels({0: "joy", 1: "anger"})
