@@ -1,21 +1,28 @@
-"""Enrichment (placeholder until the enrichment package lands: neutral sentiment, no categories)."""
+"""Enrichment: language, sentiment, complaint categories, security and sensitive-data flags.
+
+    from monitor.enrich import build_enricher
+    enricher = build_enricher(settings)          # EnrichmentSettings or None for the defaults
+    enrichments = enricher.enrich(posts)         # one Enrichment per Post, same order
+
+Importing this package is cheap: no model, lingua, torch or snownlp loads until first use.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Sequence
+from .backends import SENTIMENT_BACKENDS, SentimentBackend, SentimentResult
+from .enricher import Enricher, build_enricher
+from .sensitive import find_sensitive, mask_sensitive
+from .settings import CategorySettings, EnrichmentSettings, SentimentSettings
 
-from ..models import Enrichment, Post, Sentiment
-from .settings import EnrichmentSettings
-
-
-class Enricher:
-    name = "placeholder"
-
-    def enrich(self, posts: Sequence[Post]) -> list[Enrichment]:
-        return [Enrichment(lang=p.lang or "und", sentiment=Sentiment.NEUTRAL, sentiment_score=0.0,
-                           backend=self.name) for p in posts]
-
-
-def build_enricher(settings: EnrichmentSettings | None = None, base_dir: Path | None = None) -> Enricher:
-    return Enricher()
+__all__ = [
+    "SENTIMENT_BACKENDS",
+    "CategorySettings",
+    "Enricher",
+    "EnrichmentSettings",
+    "SentimentBackend",
+    "SentimentResult",
+    "SentimentSettings",
+    "build_enricher",
+    "find_sensitive",
+    "mask_sensitive",
+]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from monitor.enrich.sensitive import find_sensitive, mask_sensitive
+
+SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        (f"help, my seed: {SEED}", "seed_phrase"),
+        ("1. abandon 2. ability 3. able 4. about 5. above 6. absent 7. absorb 8. abstract 9. absurd "
+         "10. abuse 11. access 12. accident", "seed_phrase"),
+        ("here is my private key 0x" + "a1" * 32, "private_key"),
+        ("5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ", "private_key"),
+        ("My 2FA code is 123456", "otp"),
+        ("验证码 583920 请勿告诉他人", "otp"),
+        ("인증번호 482913", "otp"),
+        ("код из смс 5521", "otp"),
+        ("write me at john.doe@example.com", "email"),
+        ("call me +1 415 555 0100", "phone"),
+        ("电话 13812345678", "phone"),
+    ],
+)
+def test_finds_and_masks(text: str, kind: str) -> None:
+    assert kind in find_sensitive(text)
+    masked = mask_sensitive(text)
+    assert find_sensitive(masked) == ()
+    assert "removed]" in masked
+
+
+def test_masking_keeps_the_rest_of_the_text() -> None:
+    text = "Support, my email is a.b@mail.com and my withdrawal of 1500 USDT is stuck"
+    assert mask_sensitive(text) == "Support, my email is [email removed] and my withdrawal of 1500 USDT is stuck"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "withdrawal of 1500 USDT stuck for 3 days",
+        "order 12345678 failed again",
+        "txid " + "ab" * 32 + " not credited",  # a transaction hash is not a private key
+        "I love the new app, please add more coins about above absent",  # a few BIP39 words are ordinary English
+        "error code 500 on login",
+        "",
+    ],
+)
+def test_no_false_alarms(text: str) -> None:
+    assert find_sensitive(text) == ()
+    assert mask_sensitive(text) == text
+
+
+def test_hostile_input() -> None:
+    assert find_sensitive("\ud800 broken \udfff") == ()
+    assert mask_sensitive("a" * 100_000) == "a" * 100_000
