@@ -28,12 +28,14 @@ def cli(config_path: str | None, db_path: str | None, log_level: str) -> None:
 
 def _register() -> None:
     from . import alerts, config_cmd, core, digest, posts, rules, sources
+    from .eval import eval_cmd
     from .spikes import spikes
 
     for module in (core, config_cmd, posts, sources, alerts, digest, rules):
         for command in module.COMMANDS:
             cli.add_command(command)
     cli.add_command(spikes)
+    cli.add_command(eval_cmd)
 
 
 _register()

@@ -47,11 +47,11 @@ _PHONE_CONTEXT = re.compile(
 _WORD = re.compile(r"[A-Za-z]+")
 
 _PLACEHOLDER = {
-    SEED_PHRASE: "[seed phrase removed]",
-    PRIVATE_KEY: "[private key removed]",
-    OTP: "[code removed]",
-    EMAIL: "[email removed]",
-    PHONE: "[phone removed]",
+    SEED_PHRASE: "[seed phrase]",
+    PRIVATE_KEY: "[private key]",
+    OTP: "[code]",
+    EMAIL: "[email]",
+    PHONE: "[phone]",
 }
 
 
@@ -134,7 +134,7 @@ def find_sensitive(text: str) -> tuple[str, ...]:
 
 
 def mask_sensitive(text: str) -> str:
-    """`text` with every sensitive span replaced by a placeholder such as "[email removed]"."""
+    """`text` with every sensitive span replaced by a placeholder such as "[email]"."""
     text = safe_text(text, limit=len(text) + 1 if isinstance(text, str) else 100_000)
     spans = _spans(text)
     if not spans:
