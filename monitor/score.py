@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from .jsonl import BadLine, post_from_object
 from .models import EnrichedPost, Enrichment, Post
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -24,19 +23,29 @@ class ScoreStats:
 
 
 def _parse(line: str, number: int, text_mode: bool) -> tuple[Any, Post | None, str | None]:
+    """(id, Post, None) or (id, None, reason). Scoring reads only what scoring needs (text, title,
+    language hint, rating): a post missing its time or source still gets scored."""
     if text_mode:
-        text = line.rstrip("\r\n")
-        return number, Post(source_type="text", source="stdin", external_id=str(number), text=text,
-                            created_at=EPOCH), None
+        return number, Post(source_type="text", source="stdin", external_id=str(number),
+                            text=line.rstrip("\r\n"), created_at=EPOCH), None
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return None, None, f"invalid JSON: {exc.msg} at column {exc.colno}"
-    ident = obj.get("id") if isinstance(obj, dict) else None
-    try:
-        return ident, post_from_object(obj, lambda s: s, strict=False), None
-    except BadLine as exc:
-        return ident, None, str(exc)
+    if not isinstance(obj, dict):
+        return None, None, "each line must be a JSON object"
+    ident = obj.get("id")
+    text, title, lang, rating = obj.get("text"), obj.get("title"), obj.get("lang"), obj.get("rating")
+    if not isinstance(text, str):
+        return ident, None, "text must be a string" if "text" in obj else "missing required field: text"
+    if title is not None and not isinstance(title, str):
+        return ident, None, "title must be a string"
+    if lang is not None and not isinstance(lang, str):
+        return ident, None, "lang must be a string"
+    if rating is not None and (isinstance(rating, bool) or rating not in (1, 2, 3, 4, 5)):
+        return ident, None, "rating must be an integer from 1 to 5"
+    return ident, Post(source_type="score", source="stdin", external_id=str(number), text=text,
+                       created_at=EPOCH, title=title, lang=lang, rating=rating), None
 
 
 def result_object(ident: Any, enrichment: Enrichment, rules: Sequence[str]) -> dict[str, Any]:

@@ -73,10 +73,8 @@ class PostQuery:
 
 
 def _hash(*parts: Any) -> str:
-    h = hashlib.blake2b(digest_size=12)
-    for part in parts:
-        h.update(b"\x1f" + (b"" if part is None else str(part).encode("utf-8", "surrogatepass")))
-    return h.hexdigest()
+    joined = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def content_hash(post: Post) -> str:
@@ -151,7 +149,7 @@ class PostsMixin:
             unchanged = 0
             for ext_id, post in unique.items():
                 text, title = _clean(post.text) or "", _clean(post.title)
-                meta_json = dumps(dict(post.meta))
+                meta_json = dumps(dict(post.meta)) if post.meta else "{}"
                 c_hash, m_hash = content_hash(post), meta_hash(post, meta_json)
                 old = existing.get(ext_id)
                 if old is None:

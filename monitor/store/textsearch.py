@@ -18,8 +18,15 @@ _CJK = re.compile(
 _TOKEN = re.compile(r'"[^"]*"|\S+')
 
 
+def _spaced(match: re.Match) -> str:
+    return " " + " ".join(match.group()) + " "
+
+
+_CJK_RUN = re.compile(_CJK.pattern[1:-1] + "+")
+
+
 def index_text(text: str) -> str:
-    return _CJK.sub(r" \1 ", text)
+    return _CJK_RUN.sub(_spaced, text) if _CJK.search(text) else text
 
 
 def fts_query(query: str) -> str:

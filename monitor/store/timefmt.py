@@ -16,7 +16,9 @@ FMT = "%Y-%m-%dT%H:%M:%SZ"
 def to_db(dt: datetime | None) -> str | None:
     if dt is None:
         return None
-    return utc(dt).strftime(FMT)
+    dt = utc(dt)
+    # isoformat is several times faster than strftime; same text as FMT
+    return dt.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def from_db(text: str | None) -> datetime | None:
