@@ -119,3 +119,14 @@ def test_every_command_has_help_with_an_example():
         assert command.help, f"monitor {' '.join(path)} has no help"
         result = run(*path, "--help")
         assert result.exit_code == 0
+
+
+def test_score_reports_the_match_rules_that_fire(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no config.yaml here: built-in defaults, the shipped rule packs
+    result = run("score", "--text", input="My account was hacked and someone withdrew all my USDT\n"
+                                           "账户被盗了，资产被转走\nGreat app, love it\n")
+    hacked, zh, praise = [json.loads(l) for l in result.output.splitlines()]
+    assert hacked["security"] and "security.account_takeover" in hacked["rules"]
+    assert zh["lang"] == "zh" and zh["sentiment"]["label"] == "negative" and "security" in zh["categories"]
+    assert "security.account_takeover" in zh["rules"]
+    assert praise["sentiment"]["label"] == "positive" and praise["rules"] == []
