@@ -71,8 +71,9 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
         "zh": ["请问明天几点维护？"], "es": ["¿Cuándo listan el nuevo token?"],
     },
 }
-MIX = [("praise", 0.30), ("neutral", 0.20), ("trading", 0.14), ("login", 0.10), ("crash", 0.09),
-       ("withdrawal", 0.08), ("suggestion", 0.06), ("security", 0.03)]
+# the everyday mix: mostly praise and questions, a steady trickle of complaints
+MIX = [("praise", 0.34), ("neutral", 0.25), ("trading", 0.14), ("login", 0.06), ("crash", 0.06),
+       ("withdrawal", 0.03), ("suggestion", 0.10), ("security", 0.02)]
 RATING = {"praise": (4, 5), "suggestion": (3, 4), "neutral": (3, 5), "trading": (2, 3), "login": (1, 2),
           "crash": (1, 2), "withdrawal": (1, 1), "security": (1, 1)}
 SOURCES = [("okx-google-play", "google_play", 0.35), ("okx-app-store", "app_store", 0.15),
