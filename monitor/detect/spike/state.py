@@ -15,7 +15,7 @@ import numpy as np
 
 from .params import SpikeParams
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DAY = 86400.0
 WEEK = 7 * DAY
 N_PRED = 3  # baselines that compete: 0 = recent level (flat), 1 = daily profile, 2 = weekly profile
@@ -26,8 +26,10 @@ CALIB_WIDTH = 0.25
 # The histogram starts with the weight of 500 buckets of a calibrated series, P(surprise >= u) =
 # 10^-u, so that a young series is not judged on a handful of its own buckets.
 _edges = np.arange(CALIB_BINS + 1) * CALIB_WIDTH
-CALIB_PRIOR = (500.0 * (10.0 ** -_edges[:-1] - np.append(10.0 ** -_edges[1:-1], 0.0))).astype(np.float32)
+CALIB_PRIOR = 500.0 * (10.0 ** -_edges[:-1] - np.append(10.0 ** -_edges[1:-1], 0.0))
 MAX_VISITS = 255
+# per-series arrays that a one-series update reads and writes one slot of, in place
+PROFILE_FIELDS = frozenset({"daily", "daily_visits", "weekly", "weekly_visits"})
 _MAGIC = b"SPK1"
 
 
@@ -49,7 +51,7 @@ class Layout:
             "t_last": ((), "f8", nan),
             "is_count": ((), "?", True),
             "magnitude": ((), "f8", 0.0),  # running mean of |value|: floor for the scale of flat series
-            "level": ((N_PRED,), "f8", nan),
+            "level": ((N_PRED,), "f8", 0.0),
             # running means (bias-corrected: divide by err_weight) of each baseline's winsorised
             # squared error, and of mu and mu² (for the dispersion of counts)
             "err_weight": ((N_PRED,), "f8", 0.0),
@@ -57,7 +59,11 @@ class Layout:
             "mean_mu": ((N_PRED,), "f8", 0.0),
             "mean_mu2": ((N_PRED,), "f8", 0.0),
             "tau": ((), "f8", 1.0),  # tail widening learned from the calibration histogram
-            "calib": ((CALIB_BINS,), "f4", CALIB_PRIOR),  # decayed histogram of the series' own surprise
+            # histogram of the series' own surprise: a bucket adds calib_w, which grows by 1/decay per
+            # bucket learned instead of every bin shrinking (the same decayed histogram, up to scale)
+            "calib": ((CALIB_BINS,), "f8", CALIB_PRIOR),
+            "calib_w": ((), "f8", 1.0),
+            "calib_total": ((), "f8", float(CALIB_PRIOR.sum())),
             "daily": ((self.daily_slots,), "f4", 0.0),
             "daily_visits": ((self.daily_slots,), "u1", 0),
             "weekly": ((self.weekly_slots,), "f4", 0.0),
