@@ -36,13 +36,17 @@ import numpy as np
 from . import stats
 from .ops import SCALAR, ArrayOps
 from .params import SpikeParams
-from .state import CALIB_BINS, CALIB_WIDTH, DAILY, DAY, FLAT, MAX_VISITS, N_PRED, WEEK, WEEKLY, Layout
+from .state import CALIB_BINS, CALIB_EDGES, CALIB_LINEAR, CALIB_RATIO, CALIB_WIDTH, DAILY, DAY, FLAT, MAX_VISITS, N_PRED, WEEK, WEEKLY, Layout
 
 _MONDAY = 4 * DAY  # 1970-01-05 was a Monday: weekly slot 0 starts on Mondays, 00:00 UTC
 _SCALE_FLOOR = 1e-3  # relative floor of the predictive sd, so a flat line does not give z = inf
 _LOG10_2 = math.log10(2)
 _CALIB_RESCALE = 2.0**30  # the calibration's growing weight is folded back into the bins past this
 _INF = math.inf
+# the rate of extremes a Bernoulli CUSUM looks for, as a multiple of the calibrated rate
+# (1 - tail_quantile): 20 times 1% is one bucket in five
+RATE_RATIO = 20.0
+_MIN_FACTOR = 1e-3  # floor of a count profile's factor and level when dividing by them
 _NAN = math.nan
 
 
@@ -93,11 +97,16 @@ class Engine:
         # calibration: the surprise a calibrated law reaches in (1 - tail_quantile) of buckets,
         # and the normal quantile of each histogram bin's upper edge (one- and two-sided)
         self.calib_ref = -math.log10(1 - params.tail_quantile)
-        edges = (np.arange(CALIB_BINS) + 1) * CALIB_WIDTH
-        self.z_one = np.array([_z_of_tail(10.0**-u) for u in edges])
-        self.z_two = np.array([_z_of_tail(10.0**-u / 2) for u in edges])
-        self.z_ref_one = _z_of_tail(10.0**-self.calib_ref)
-        self.z_ref_two = _z_of_tail(10.0**-self.calib_ref / 2)
+        self.z_one = np.array([stats.z_of_surprise(u) for u in CALIB_EDGES])
+        self.z_ref_one = stats.z_of_surprise(self.calib_ref)
+        self.calib_ref_two = self.calib_ref + _LOG10_2  # each direction's share of a two-sided tail
+        self.z_ref_two = stats.z_of_surprise(self.calib_ref_two)
+        self.calib_edges = CALIB_EDGES
+        p0 = 1 - params.tail_quantile
+        p1 = min(0.5, RATE_RATIO * p0)
+        self.rate_up = math.log10(p1 / p0)
+        self.rate_down = math.log10((1 - p1) / (1 - p0))
+        self.calib_log_ratio = math.log(CALIB_RATIO)
 
     # --- entry points: fill the buckets missed since the last update (per `gaps`), then step ---
     def advance(self, s: dict[str, np.ndarray], t: float, y: np.ndarray, authors: np.ndarray) -> StepOutput:
@@ -160,11 +169,18 @@ class Engine:
         p = self.p
         first = s["n_seen"] == 0
         seen = xp.not_(first)
+        was_count = s["is_count"]
         if p.mode == "auto":
-            s["is_count"] = s["is_count"] & (y >= 0) & (y == xp.floor(y))
+            s["is_count"] = was_count & (y >= 0) & (y == xp.floor(y))
         else:
             s["is_count"] = xp.full(p.mode == "count")
         is_count = s["is_count"]
+        # a count series that turns out to hold other values relearns its profiles (they are
+        # multiplicative for counts, additive for values)
+        restart = was_count & xp.not_(is_count) & seen
+        if xp.any(restart):
+            for prof, vis in self.profiles.values():
+                xp.zero_rows(s[vis], restart)
         slot = dict(zip((DAILY, WEEKLY), self.slots(t, xp)))
         floor = _SCALE_FLOOR * s["magnitude"] + 1e-9
 
@@ -180,7 +196,7 @@ class Engine:
                 known = (periods > 0) & seen
                 # a count profile seen on few days is shrunk toward the level: one Poisson draw is a poor rate
                 shrink = xp.where(is_count & known, periods / (periods + 1), 1.0)
-                fc = level + xp.gather(s[prof], slot[j]) * shrink
+                fc = _seasonal(is_count, level, xp.gather(s[prof], slot[j]), shrink, xp)
                 # uncertainty of a profile slot: few samples at first, the EWMA's own noise later
                 extra = xp.maximum(1 / xp.maximum(periods, 1e-9), self.profile_noise)
             weight = xp.col(s["err_weight"], j)
@@ -212,14 +228,13 @@ class Engine:
         up_on, down_on = self._directions(is_count, xp)
         both = up_on & down_on
         two_sided = xp.where(both, _LOG10_2, 0.0)
-        tau = s["tau"]
         u0_up = xp.branch(scored & up_on, _tail_up, _zero, y_eff, e, v, 1.0, is_count, xp)
         u0_down = xp.branch(scored & down_on, _tail_down, _zero, y_eff, e, v, 1.0, is_count, xp)
-        wide = scored & (tau > 1)
-        u_up = xp.branch(wide & up_on, _tail_up, _same, y_eff, e, v, tau, is_count, xp, u0_up)
-        u_down = xp.branch(wide & down_on, _tail_down, _same, y_eff, e, v, tau, is_count, xp, u0_down)
+        tau_up, tau_down = s["tau_up"], s["tau_down"]
+        u_up = xp.branch(scored & up_on & (tau_up > 1), _tail_up, _same, y_eff, e, v, tau_up, is_count, xp, u0_up)
+        u_down = xp.branch(scored & down_on & (tau_down > 1), _tail_down, _same, y_eff, e, v, tau_down, is_count, xp,
+                           u0_down)
         surprise = xp.maximum(xp.maximum(u_up, u_down) - two_sided, 0.0)
-        surprise0 = xp.maximum(xp.maximum(u0_up, u0_down) - two_sided, 0.0)
 
         # 4. evidence, decision and incident state -------------------------------------------
         live = seen & (t - s["t_first"] >= self.warmup) & scored
@@ -228,11 +243,15 @@ class Engine:
         s["cusum_up"] = xp.where(live, xp.minimum(xp.maximum(s["cusum_up"] + u_up - k, 0.0), cap), 0.0)
         s["cusum_down"] = xp.where(live, xp.minimum(xp.maximum(s["cusum_down"] + u_down - k, 0.0), cap), 0.0)
         run = xp.maximum(s["cusum_up"], s["cusum_down"])
-        evidence = xp.maximum(surprise, run)
-        # evidence of the law as is: what the calibration sees (runs of surprise count too)
-        cusum0 = s["cusum0"] + xp.maximum(u0_up, u0_down) - k
-        s["cusum0"] = xp.where(live, xp.minimum(xp.maximum(cusum0, 0.0), cap), 0.0)
-        evidence0 = xp.maximum(surprise0, s["cusum0"])
+        # extremes (calibrated surprise past the calibration's own level, 1% of buckets when all is
+        # normal) that come more often than that: a Bernoulli CUSUM for a rate RATE_RATIO times higher
+        extreme = surprise >= self.calib_ref
+        s["rate_cusum"] = xp.where(live, xp.minimum(xp.maximum(
+            s["rate_cusum"] + xp.where(extreme, self.rate_up, self.rate_down), 0.0), cap), 0.0)
+        evidence = xp.maximum(xp.maximum(surprise, run), s["rate_cusum"])
+        # evidence of the law as is, per direction: what the calibration sees (runs of surprise count too)
+        s["cusum0_up"] = xp.where(live, xp.minimum(xp.maximum(s["cusum0_up"] + u0_up - k, 0.0), cap), 0.0)
+        s["cusum0_down"] = xp.where(live, xp.minimum(xp.maximum(s["cusum0_down"] + u0_down - k, 0.0), cap), 0.0)
         count_ok = xp.not_(is_count & (y_eff > e)) | (y_eff >= p.min_count)
         anomalous = live & (evidence >= p.threshold) & count_ok
         active = s["active"]
@@ -244,7 +263,9 @@ class Engine:
         s["active"] = (active | is_spike) & xp.not_(back)
         s["cusum_up"] = xp.where(back, 0.0, s["cusum_up"])
         s["cusum_down"] = xp.where(back, 0.0, s["cusum_down"])
-        s["cusum0"] = xp.where(back, 0.0, s["cusum0"])
+        s["cusum0_up"] = xp.where(back, 0.0, s["cusum0_up"])
+        s["cusum0_down"] = xp.where(back, 0.0, s["cusum0_down"])
+        s["rate_cusum"] = xp.where(back | is_spike, 0.0, s["rate_cusum"])  # its job is done once an incident opens
 
         # 5. learning ---------------------------------------------------------------------
         freeze = s["active"] & (t - s["last_onset"] < self.max_freeze)
@@ -253,8 +274,10 @@ class Engine:
         # lasting change is learned at the normal speed (the new normal).
         building = xp.minimum(xp.maximum(1 - xp.maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.1), 1.0)
         gate = xp.where(freeze, 0.0, xp.where(s["active"], 1.0, building))
-        self._calibrate(s, evidence0, live & xp.not_(freeze), both, xp)
-        self._learn(s, t, y, first, base, slot, freeze, gate, xp)
+        learn = live & xp.not_(freeze)
+        self._calibrate(s, "up", xp.maximum(u0_up, s["cusum0_up"]), learn & up_on, both, xp)
+        self._calibrate(s, "down", xp.maximum(u0_down, s["cusum0_down"]), learn & down_on, both, xp)
+        self._learn(s, t, y, first | restart, base, slot, freeze, gate, xp)
 
         return StepOutput(
             expected=xp.where(scored, e, _NAN),
@@ -275,53 +298,60 @@ class Engine:
             return xp.full(True), xp.not_(is_count)
         return xp.full(d in ("up", "both")), xp.full(d in ("down", "both"))
 
-    def _calibrate(self, s, evidence0, learn, both, xp) -> None:
-        """Add this bucket's evidence to the series' histogram; tau matches its upper quantile."""
+    def _calibrate(self, s, side, evidence0, learn, both, xp) -> None:
+        """Add this bucket's evidence in one direction to the series' histogram of it; the tail
+        widening of that direction (tau) matches the histogram's upper quantile. When both
+        directions are tested, each has half of the tail: together they match tail_quantile."""
         if not xp.any(learn):
             return
-        hist = s["calib"]
+        hist = s["calib_" + side]
         # the newest bucket weighs 1/decay times the previous one (instead of every bin decaying)
-        grown = xp.where(learn, s["calib_w"] * self.calib_grow, s["calib_w"])
+        grown = xp.where(learn, s["calib_w_" + side] * self.calib_grow, s["calib_w_" + side])
         add = xp.where(learn, grown, 0.0)
-        b = xp.to_int(xp.minimum(evidence0 / CALIB_WIDTH, CALIB_BINS - 1.0))
+        linear_top = CALIB_LINEAR * CALIB_WIDTH
+        geometric = CALIB_LINEAR + xp.log(xp.maximum(evidence0, linear_top) / linear_top) / self.calib_log_ratio
+        b = xp.to_int(xp.minimum(xp.where(evidence0 < linear_top, evidence0 / CALIB_WIDTH, geometric), CALIB_BINS - 1.0))
         xp.scatter(hist, b, xp.gather(hist, b) + add)
-        total = s["calib_total"] + add
-        s["calib_total"] = total
+        # top: the highest bin with at least (1 - tail_quantile) of the weight at or above it, kept
+        # up to date with `above`, the weight at or above it (one bucket moves it a bin or two)
+        top = s["calib_top_" + side]
+        above = s["calib_above_" + side] + xp.where(b >= top, add, 0.0)
+        total = s["calib_total_" + side] + add
         rescale = grown > _CALIB_RESCALE
         if xp.any(rescale):
             factor = xp.where(rescale, 1.0 / grown, 1.0)
             xp.scale_rows(hist, factor)
-            total = total * factor
-            s["calib_total"] = total
-            grown = grown * factor
-        s["calib_w"] = grown
-        # top: the highest bin with at least (1 - tail_quantile) of the weight at or above it
-        need = (1 - self.p.tail_quantile) * total
-        below = 0.0
-        going = learn
-        top = xp.to_int(xp.full(0))
-        for j in range(CALIB_BINS - 1):
-            below = below + xp.col(hist, j)
-            going = going & (total - below >= need)
-            if not xp.any(going):
+            total, above, grown = total * factor, above * factor, grown * factor
+        need = xp.where(both, 0.5, 1.0) * (1 - self.p.tail_quantile) * total
+        for _ in range(CALIB_BINS):
+            rise = learn & (top < CALIB_BINS - 1) & (above - xp.gather(hist, top) >= need)
+            if not xp.any(rise):
                 break
-            top = top + going
-        quantile = (top + 1) * CALIB_WIDTH  # upper edge of the bin holding the quantile
-        z = xp.where(both, xp.take(self.z_two, top), xp.take(self.z_one, top))
-        z_ref = xp.where(both, self.z_ref_two, self.z_ref_one)
-        tau = xp.maximum(xp.where(quantile > self.calib_ref, z / z_ref, 1.0), 1.0)
-        s["tau"] = xp.where(learn, tau, s["tau"])
+            above = above - xp.where(rise, xp.gather(hist, top), 0.0)
+            top = top + rise
+        for _ in range(CALIB_BINS):
+            fall = learn & (top > 0) & (above < need)
+            if not xp.any(fall):
+                break
+            top = top - fall
+            above = above + xp.where(fall, xp.gather(hist, top), 0.0)
+        s["calib_top_" + side], s["calib_above_" + side] = top, above
+        s["calib_total_" + side], s["calib_w_" + side] = total, grown
+        quantile = xp.take(self.calib_edges, top)  # upper edge of the bin holding the quantile
+        ref, z_ref = xp.where(both, self.calib_ref_two, self.calib_ref), xp.where(both, self.z_ref_two, self.z_ref_one)
+        tau = xp.maximum(xp.where(quantile > ref, xp.take(self.z_one, top) / z_ref, 1.0), 1.0)
+        s["tau_" + side] = xp.where(learn, tau, s["tau_" + side])
 
     def _learn(self, s, t, y, first, base, slot, freeze, gate, xp) -> None:
         p = self.p
+        is_count = s["is_count"]
         b = self.b_err
-        tau = s["tau"]
         not_frozen = xp.not_(freeze)
         a_fast = xp.where(s["is_count"], self.a_fast_count, self.a_fast_value) * gate
         a_level = self.a_level * gate
         for j, (known, has_err, fc, mu, var) in enumerate(base):
             resid = y - fc
-            limit = p.winsorize * xp.sqrt(var) * tau
+            limit = p.winsorize * xp.sqrt(var) * xp.maximum(s["tau_up"], s["tau_down"])
             clipped = xp.where(has_err, xp.minimum(xp.maximum(resid, -limit), limit), resid)  # the first error sets the scale
             learn = known & not_frozen
             # bias-corrected running means: stat += b (x - stat), weight += b (1 - weight)
@@ -340,17 +370,28 @@ class Engine:
             prof, vis = self.profiles[j]
             cur = xp.gather(s[prof], slot[j])
             count = xp.gather(s[vis], slot[j])
-            lv = xp.where(first, y, level)
-            lv = xp.where(known, lv + a_level * (target - cur - lv), lv)
+            # counts: level and profile of (count + 1), multiplied; values: of the value, added
+            shifted = target + 1
+            lv = xp.where(first, xp.where(is_count, y + 1, y), level)
+            lv = xp.where(known, lv + a_level * (xp.where(
+                is_count, shifted / xp.maximum(cur, _MIN_FACTOR), target - cur) - lv), lv)
             # a running mean over the slot's first period, then an EWMA worth g per period
             rate = xp.maximum(1 / (count + 1), self.g / self.per_slot[j]) * xp.where(count > 0, gate, 1.0)
-            xp.scatter(s[prof], slot[j], xp.where(first, 0.0, cur + rate * (target - lv - cur)))
+            aim = xp.where(is_count, shifted / xp.maximum(lv, _MIN_FACTOR), target - lv)
+            xp.scatter(s[prof], slot[j], xp.where(first, xp.where(is_count, 1.0, 0.0), cur + rate * (aim - cur)))
             xp.scatter(s[vis], slot[j], xp.minimum(count + 1, float(MAX_VISITS)))
             xp.set_col(s["level"], j, lv)
-        s["magnitude"] = xp.where(first, xp.fabs(y), s["magnitude"] + b * (xp.fabs(y) - s["magnitude"]))
-        s["t_first"] = xp.where(first, t, s["t_first"])
+        s["magnitude"] = xp.where(s["n_seen"] == 0, xp.fabs(y), s["magnitude"] + b * (xp.fabs(y) - s["magnitude"]))
+        s["t_first"] = xp.where(s["n_seen"] == 0, t, s["t_first"])
         s["t_last"] = t + 0.0 * y  # one per series
         s["n_seen"] = s["n_seen"] + 1
+
+
+def _seasonal(is_count, level, profile, shrink, xp):
+    """Forecast of a profile baseline. Counts: (level + 1) times the slot's factor, minus 1, so a
+    rhythm scales with the level (a quiet holiday has quiet nights too) while a sparse series
+    (well under one post a bucket) keeps an additive rhythm. Values: level plus the slot's offset."""
+    return xp.where(is_count, level * (1 + (profile - 1) * shrink) - 1, level + profile * shrink)
 
 
 # tails in -log10 units, for branch(): the law widened by tau; counts: the negative binomial with
@@ -385,15 +426,3 @@ def _zero(*_):
 
 def _same(*args):
     return args[-1]
-
-
-def _z_of_tail(p: float) -> float:
-    """z with P(Z >= z) = p (bisection; only used to build small tables)."""
-    lo, hi = -40.0, 40.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(mid / math.sqrt(2)) > p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2

@@ -25,6 +25,7 @@ class ArrayOps:
     maximum = staticmethod(np.maximum)
     minimum = staticmethod(np.minimum)
     sqrt = staticmethod(np.sqrt)
+    cbrt = staticmethod(np.cbrt)
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
     exp = staticmethod(np.exp)
@@ -79,6 +80,10 @@ class ArrayOps:
         matrix *= factor[:, None]
 
     @staticmethod
+    def zero_rows(matrix, mask) -> None:
+        matrix[mask] = 0
+
+    @staticmethod
     def branch(mask, if_true, if_false, *args):
         """if_true(*args) where mask holds, if_false(*args) elsewhere; each only on its own rows."""
         if mask.all():
@@ -101,6 +106,7 @@ class ScalarOps:
 
     scalar = True
     sqrt = staticmethod(math.sqrt)
+    cbrt = staticmethod(math.cbrt)
     log = staticmethod(math.log)
     log1p = staticmethod(math.log1p)
     exp = staticmethod(math.exp)
@@ -166,6 +172,11 @@ class ScalarOps:
     @staticmethod
     def scale_rows(vector, factor) -> None:
         vector[:] = [x * factor for x in vector]
+
+    @staticmethod
+    def zero_rows(vector, mask) -> None:
+        if mask:
+            vector[:] = 0
 
     @staticmethod
     def branch(mask, if_true, if_false, *args):

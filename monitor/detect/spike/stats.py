@@ -62,11 +62,19 @@ def _nb_logpmf(x, mu, alpha, xp):
     return lgamma(x + r, xp) - lgamma(r, xp) - lgamma(x + 1, xp) - r * xp.log1p(mu / r) + x * xp.log(mu / (r + mu))
 
 
-def _normal_approx(x, mu, var, upper, xp):
-    # with a continuity correction; used only where the tail is not small (x on the near side of mu)
-    sd = xp.sqrt(xp.maximum(var, 1e-300))
-    z = (x - 0.5 - mu) / sd if upper else (mu - x - 0.5) / sd
-    return norm_logsf(z, xp)
+def _gamma_approx(x, mu, var, upper, xp):
+    """log tail of a count law with mean mu and variance var, by the gamma law with the same two
+    moments (Wilson-Hilferty: its cube root is nearly normal) and a continuity correction.
+
+    Used where no decision hangs on the last digits; unlike a normal approximation it keeps the
+    skew of an overdispersed count, whose lower tail near 0 is far thinner than a normal's.
+    """
+    k = mu * mu / xp.maximum(var, 1e-300)  # shape
+    m = 1 - 1 / (9 * k)
+    s = xp.sqrt(1 / (9 * k))
+    edge = x - 0.5 if upper else x + 0.5
+    z = (xp.cbrt(xp.maximum(edge, 0.0) / mu) - m) / s
+    return norm_logsf(z if upper else -z, xp)
 
 
 def nb_log_upper(x, mu, alpha, xp):
@@ -74,14 +82,14 @@ def nb_log_upper(x, mu, alpha, xp):
     x = xp.floor(x)
     var = mu + alpha * mu * mu
     # beyond two sd the tail is summed exactly (pmf(x) + pmf(x+1) + ...); nearer the mean, where
-    # p > ~0.02 and no decision hangs on its digits, the normal approximation is enough
+    # p > ~0.02 and no decision hangs on its digits, a moment-matched approximation is enough
     far = x > mu + 2 * xp.sqrt(var)
     out = xp.branch(far, _upper_sum, _upper_near, x, mu, alpha, var, xp)
     return xp.minimum(out, 0.0)
 
 
 def _upper_near(x, mu, alpha, var, xp):
-    return xp.where(x <= 0, 0.0, _normal_approx(x, mu, var, True, xp))
+    return xp.where(x <= 0, 0.0, _gamma_approx(x, mu, var, True, xp))
 
 
 def _upper_sum(x, mu, alpha, var, xp):
@@ -109,13 +117,14 @@ def nb_log_lower(x, mu, alpha, xp):
     """log P(X <= x) for integer-valued x, mu > 0."""
     x = xp.floor(x)
     var = mu + alpha * mu * mu
-    far = (x < mu - 2 * xp.sqrt(var)) | (x == 0)  # summed down to 0 exactly
+    # summed down to 0: exactly for small counts, with a geometric bound beyond two sd
+    far = (x < mu - 2 * xp.sqrt(var)) | (x <= _TAIL_TERMS)
     out = xp.branch(far, _lower_sum, _lower_near, x, mu, alpha, var, xp)
     return xp.minimum(out, 0.0)
 
 
 def _lower_near(x, mu, alpha, var, xp):
-    return _normal_approx(x, mu, var, False, xp)
+    return _gamma_approx(x, mu, var, False, xp)
 
 
 def _lower_sum(x, mu, alpha, var, xp):
@@ -137,3 +146,17 @@ def _lower_sum(x, mu, alpha, var, xp):
     else:
         total = total + xp.where(ratio < 1, term * ratio / xp.maximum(1 - ratio, 1e-12), 0.0)
     return nb_logpmf(x, mu, alpha, xp) + xp.log(total)
+
+
+def z_of_surprise(u: float) -> float:
+    """z with -log10 P(Z >= z) = u for a standard normal Z (bisection; for building small tables)."""
+    from .ops import SCALAR
+
+    lo, hi = -40.0, 1e4
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if -norm_logsf(mid, SCALAR) / LN10 < u:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
