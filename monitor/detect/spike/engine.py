@@ -36,7 +36,10 @@ import numpy as np
 from . import stats
 from .ops import SCALAR, ArrayOps
 from .params import SpikeParams
-from .state import CALIB_BINS, CALIB_EDGES, CALIB_LINEAR, CALIB_RATIO, CALIB_WIDTH, DAILY, DAY, FLAT, MAX_VISITS, N_PRED, WEEK, WEEKLY, Layout
+from .state import (
+    CALIB_BINS, CALIB_EDGES, CALIB_LINEAR, CALIB_RATIO, CALIB_WIDTH, DAILY, DAY, FLAT, MAX_VISITS, N_PRED,
+    PREDICTOR_NAMES, WEEK, WEEKLY, Layout,
+)
 
 _MONDAY = 4 * DAY  # 1970-01-05 was a Monday: weekly slot 0 starts on Mondays, 00:00 UTC
 _SCALE_FLOOR = 1e-3  # relative floor of the predictive sd, so a flat line does not give z = inf
@@ -46,7 +49,8 @@ _INF = math.inf
 # the rate of extremes a Bernoulli CUSUM looks for, as a multiple of the calibrated rate
 # (1 - tail_quantile): 20 times 1% is one bucket in five
 RATE_RATIO = 20.0
-_MIN_FACTOR = 1e-3  # floor of a count profile's factor and level when dividing by them
+_MIN_FACTOR = 1e-3
+_LINEAR_TOP = CALIB_LINEAR * CALIB_WIDTH  # surprise where the calibration's bins start to grow  # floor of a count profile's factor and level when dividing by them
 _NAN = math.nan
 
 
@@ -90,6 +94,9 @@ class Engine:
         use = {"none": (FLAT,), "daily": (FLAT, DAILY), "weekly": (FLAT, WEEKLY), "auto": (FLAT, DAILY, WEEKLY)}
         self.candidates = tuple(j in use[params.seasonality] for j in range(N_PRED))
         self.profiles = {DAILY: ("daily", "daily_visits"), WEEKLY: ("weekly", "weekly_visits")}
+        # state fields of each baseline: level, error weight, squared error, mean mu, mean mu²
+        self.fields = [tuple(f"{name}_{b}" for name in ("level", "err_weight", "sq_err", "mean_mu", "mean_mu2"))
+                       for b in PREDICTOR_NAMES]
         self.cusum_cap = 2 * params.threshold
         self.warmup = params.warmup.total_seconds()
         self.cooldown = params.cooldown.total_seconds()
@@ -107,6 +114,12 @@ class Engine:
         self.rate_up = math.log10(p1 / p0)
         self.rate_down = math.log10((1 - p1) / (1 - p0))
         self.calib_log_ratio = math.log(CALIB_RATIO)
+        # tau of each bin holding the quantile, one- and two-sided (each side then has half the tail)
+        z_bins = np.array([stats.z_of_surprise(u) for u in CALIB_EDGES])
+        self.tau_one = np.maximum(np.where(CALIB_EDGES > self.calib_ref, z_bins / self.z_ref_one, 1.0), 1.0)
+        self.tau_two = np.maximum(np.where(CALIB_EDGES > self.calib_ref_two, z_bins / self.z_ref_two, 1.0), 1.0)
+        self.need_one = 1 - params.tail_quantile
+        self.need_two = 0.5 * (1 - params.tail_quantile)
 
     # --- entry points: fill the buckets missed since the last update (per `gaps`), then step ---
     def advance(self, s: dict[str, np.ndarray], t: float, y: np.ndarray, authors: np.ndarray) -> StepOutput:
@@ -181,45 +194,47 @@ class Engine:
         if xp.any(restart):
             for prof, vis in self.profiles.values():
                 xp.zero_rows(s[vis], restart)
-        slot = dict(zip((DAILY, WEEKLY), self.slots(t, xp)))
+        slot = (None,) + self.slots(t, xp)  # indexed by baseline: DAILY, WEEKLY
         floor = _SCALE_FLOOR * s["magnitude"] + 1e-9
 
         # 1-2. forecast and predictive law of every baseline; the most accurate lately is used
+        where, maximum, gather = xp.where, xp.maximum, xp.gather
+        counted_and_seen = is_count & seen
         base = []
         for j in range(N_PRED):
-            level = xp.col(s["level"], j)
+            f_level, f_weight, f_sq, f_m1, f_m2 = self.fields[j]
+            level = s[f_level]
             if j == FLAT:
-                known, fc, extra = seen, level, 0.0
+                known, fc, widen = seen, level, 1.0
             else:
                 prof, vis = self.profiles[j]
-                periods = xp.gather(s[vis], slot[j]) / self.per_slot[j]  # days (weeks) the slot was seen
+                periods = gather(s[vis], slot[j]) / self.per_slot[j]  # days (weeks) the slot was seen
                 known = (periods > 0) & seen
                 # a count profile seen on few days is shrunk toward the level: one Poisson draw is a poor rate
-                shrink = xp.where(is_count & known, periods / (periods + 1), 1.0)
-                fc = _seasonal(is_count, level, xp.gather(s[prof], slot[j]), shrink, xp)
+                shrink = where(counted_and_seen, periods / (periods + 1), 1.0)
+                fc = _seasonal(is_count, level, gather(s[prof], slot[j]), shrink, xp)
                 # uncertainty of a profile slot: few samples at first, the EWMA's own noise later
-                extra = xp.maximum(1 / xp.maximum(periods, 1e-9), self.profile_noise)
-            weight = xp.col(s["err_weight"], j)
+                widen = 1 + maximum(1 / maximum(periods, 1e-9), self.profile_noise)
+            weight = s[f_weight]
             has_err = weight > 0
-            w = xp.where(has_err, weight, 1.0)
-            mse = xp.col(s["sq_err"], j) / w
-            m1 = xp.col(s["mean_mu"], j) / w
-            m2 = xp.col(s["mean_mu2"], j) / w
-            mu = xp.where(is_count, xp.maximum(fc, p.min_expected), fc)
-            alpha = xp.maximum(0.0, (mse - m1) / xp.maximum(m2, 1e-12))
-            var_value = (xp.sqrt(mse * (1 + extra)) + floor) ** 2
-            var_count = (mu + alpha * mu * mu) * (1 + extra)
-            var = xp.where(is_count, var_count, var_value)
-            score = xp.where(known & has_err, mse * self.complexity[j], _INF) if self.candidates[j] else _INF
+            w = where(has_err, weight, 1.0)
+            mse = s[f_sq] / w
+            mu = where(is_count, maximum(fc, p.min_expected), fc)
+            alpha = maximum(0.0, (mse - s[f_m1] / w) / maximum(s[f_m2] / w, 1e-12))
+            var = where(is_count, (mu + alpha * mu * mu) * widen, (xp.sqrt(mse * widen) + floor) ** 2)
             base.append((known, has_err, fc, mu, var))
+            if not self.candidates[j]:
+                score = _INF
+            else:
+                score = where(known & has_err, mse * self.complexity[j], _INF)
             if j == FLAT:
                 best_score, best, e, v = score, xp.full(0), mu, var
             else:
                 better = score < best_score
-                best_score = xp.where(better, score, best_score)
-                best = xp.where(better, j, best)
-                e = xp.where(better, mu, e)
-                v = xp.where(better, var, v)
+                best_score = where(better, score, best_score)
+                best = where(better, j, best)
+                e = where(better, mu, e)
+                v = where(better, var, v)
         scored = best_score < _INF
 
         # 3. surprise under the law as is (for calibration) and widened by tau (for decisions)
@@ -240,18 +255,20 @@ class Engine:
         live = seen & (t - s["t_first"] >= self.warmup) & scored
         k = p.cusum_allowance
         cap = self.cusum_cap
-        s["cusum_up"] = xp.where(live, xp.minimum(xp.maximum(s["cusum_up"] + u_up - k, 0.0), cap), 0.0)
-        s["cusum_down"] = xp.where(live, xp.minimum(xp.maximum(s["cusum_down"] + u_down - k, 0.0), cap), 0.0)
-        run = xp.maximum(s["cusum_up"], s["cusum_down"])
+        minimum = xp.minimum
+        # (a CUSUM times `live` is 0 where the series is not judged yet)
+        s["cusum_up"] = minimum(maximum(s["cusum_up"] + u_up - k, 0.0), cap) * live
+        s["cusum_down"] = minimum(maximum(s["cusum_down"] + u_down - k, 0.0), cap) * live
+        run = maximum(s["cusum_up"], s["cusum_down"])
         # extremes (calibrated surprise past the calibration's own level, 1% of buckets when all is
         # normal) that come more often than that: a Bernoulli CUSUM for a rate RATE_RATIO times higher
         extreme = surprise >= self.calib_ref
-        s["rate_cusum"] = xp.where(live, xp.minimum(xp.maximum(
-            s["rate_cusum"] + xp.where(extreme, self.rate_up, self.rate_down), 0.0), cap), 0.0)
-        evidence = xp.maximum(xp.maximum(surprise, run), s["rate_cusum"])
+        rate = s["rate_cusum"] + where(extreme, self.rate_up, self.rate_down)
+        s["rate_cusum"] = minimum(maximum(rate, 0.0), cap) * live
+        evidence = maximum(maximum(surprise, run), s["rate_cusum"])
         # evidence of the law as is, per direction: what the calibration sees (runs of surprise count too)
-        s["cusum0_up"] = xp.where(live, xp.minimum(xp.maximum(s["cusum0_up"] + u0_up - k, 0.0), cap), 0.0)
-        s["cusum0_down"] = xp.where(live, xp.minimum(xp.maximum(s["cusum0_down"] + u0_down - k, 0.0), cap), 0.0)
+        s["cusum0_up"] = minimum(maximum(s["cusum0_up"] + u0_up - k, 0.0), cap) * live
+        s["cusum0_down"] = minimum(maximum(s["cusum0_down"] + u0_down - k, 0.0), cap) * live
         count_ok = xp.not_(is_count & (y_eff > e)) | (y_eff >= p.min_count)
         anomalous = live & (evidence >= p.threshold) & count_ok
         active = s["active"]
@@ -261,11 +278,12 @@ class Engine:
         s["calm"] = xp.where(is_spike, 0, calm)
         s["last_onset"] = xp.where(is_spike, t, s["last_onset"])
         s["active"] = (active | is_spike) & xp.not_(back)
-        s["cusum_up"] = xp.where(back, 0.0, s["cusum_up"])
-        s["cusum_down"] = xp.where(back, 0.0, s["cusum_down"])
-        s["cusum0_up"] = xp.where(back, 0.0, s["cusum0_up"])
-        s["cusum0_down"] = xp.where(back, 0.0, s["cusum0_down"])
-        s["rate_cusum"] = xp.where(back | is_spike, 0.0, s["rate_cusum"])  # its job is done once an incident opens
+        still = xp.not_(back)
+        s["cusum_up"] = s["cusum_up"] * still
+        s["cusum_down"] = s["cusum_down"] * still
+        s["cusum0_up"] = s["cusum0_up"] * still
+        s["cusum0_down"] = s["cusum0_down"] * still
+        s["rate_cusum"] = s["rate_cusum"] * (still & xp.not_(is_spike))  # its job is done once an incident opens
 
         # 5. learning ---------------------------------------------------------------------
         freeze = s["active"] & (t - s["last_onset"] < self.max_freeze)
@@ -274,7 +292,9 @@ class Engine:
         # lasting change is learned at the normal speed (the new normal).
         building = xp.minimum(xp.maximum(1 - xp.maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.1), 1.0)
         gate = xp.where(freeze, 0.0, xp.where(s["active"], 1.0, building))
-        learn = live & xp.not_(freeze)
+        # the calibration sees every bucket but those inside an open incident; the first bucket of
+        # an incident counts, so that events which keep coming back become normal for the series
+        learn = live & (xp.not_(freeze) | is_spike)
         self._calibrate(s, "up", xp.maximum(u0_up, s["cusum0_up"]), learn & up_on, both, xp)
         self._calibrate(s, "down", xp.maximum(u0_down, s["cusum0_down"]), learn & down_on, both, xp)
         self._learn(s, t, y, first | restart, base, slot, freeze, gate, xp)
@@ -304,87 +324,90 @@ class Engine:
         directions are tested, each has half of the tail: together they match tail_quantile."""
         if not xp.any(learn):
             return
+        where, gather = xp.where, xp.gather
         hist = s["calib_" + side]
         # the newest bucket weighs 1/decay times the previous one (instead of every bin decaying)
-        grown = xp.where(learn, s["calib_w_" + side] * self.calib_grow, s["calib_w_" + side])
-        add = xp.where(learn, grown, 0.0)
-        linear_top = CALIB_LINEAR * CALIB_WIDTH
-        geometric = CALIB_LINEAR + xp.log(xp.maximum(evidence0, linear_top) / linear_top) / self.calib_log_ratio
-        b = xp.to_int(xp.minimum(xp.where(evidence0 < linear_top, evidence0 / CALIB_WIDTH, geometric), CALIB_BINS - 1.0))
-        xp.scatter(hist, b, xp.gather(hist, b) + add)
+        grown = s["calib_w_" + side] * where(learn, self.calib_grow, 1.0)
+        add = grown * learn
+        linear = evidence0 < _LINEAR_TOP
+        b = xp.to_int(where(linear, evidence0 / CALIB_WIDTH, xp.minimum(
+            CALIB_LINEAR + xp.log(xp.maximum(evidence0, _LINEAR_TOP) / _LINEAR_TOP) / self.calib_log_ratio,
+            CALIB_BINS - 1.0)))
+        xp.scatter(hist, b, gather(hist, b) + add)
         # top: the highest bin with at least (1 - tail_quantile) of the weight at or above it, kept
         # up to date with `above`, the weight at or above it (one bucket moves it a bin or two)
         top = s["calib_top_" + side]
-        above = s["calib_above_" + side] + xp.where(b >= top, add, 0.0)
+        above = s["calib_above_" + side] + add * (b >= top)
         total = s["calib_total_" + side] + add
         rescale = grown > _CALIB_RESCALE
         if xp.any(rescale):
-            factor = xp.where(rescale, 1.0 / grown, 1.0)
+            factor = where(rescale, 1.0 / grown, 1.0)
             xp.scale_rows(hist, factor)
             total, above, grown = total * factor, above * factor, grown * factor
-        need = xp.where(both, 0.5, 1.0) * (1 - self.p.tail_quantile) * total
+        need = where(both, self.need_two, self.need_one) * total
         for _ in range(CALIB_BINS):
-            rise = learn & (top < CALIB_BINS - 1) & (above - xp.gather(hist, top) >= need)
+            rise = learn & (top < CALIB_BINS - 1) & (above - gather(hist, top) >= need)
             if not xp.any(rise):
                 break
-            above = above - xp.where(rise, xp.gather(hist, top), 0.0)
+            above = above - gather(hist, top) * rise
             top = top + rise
         for _ in range(CALIB_BINS):
             fall = learn & (top > 0) & (above < need)
             if not xp.any(fall):
                 break
             top = top - fall
-            above = above + xp.where(fall, xp.gather(hist, top), 0.0)
+            above = above + gather(hist, top) * fall
         s["calib_top_" + side], s["calib_above_" + side] = top, above
         s["calib_total_" + side], s["calib_w_" + side] = total, grown
-        quantile = xp.take(self.calib_edges, top)  # upper edge of the bin holding the quantile
-        ref, z_ref = xp.where(both, self.calib_ref_two, self.calib_ref), xp.where(both, self.z_ref_two, self.z_ref_one)
-        tau = xp.maximum(xp.where(quantile > ref, xp.take(self.z_one, top) / z_ref, 1.0), 1.0)
-        s["tau_" + side] = xp.where(learn, tau, s["tau_" + side])
+        tau = where(both, xp.take(self.tau_two, top), xp.take(self.tau_one, top))
+        s["tau_" + side] = where(learn, tau, s["tau_" + side])
 
     def _learn(self, s, t, y, first, base, slot, freeze, gate, xp) -> None:
         p = self.p
+        where, maximum, minimum, gather, scatter = xp.where, xp.maximum, xp.minimum, xp.gather, xp.scatter
         is_count = s["is_count"]
-        b = self.b_err
         not_frozen = xp.not_(freeze)
-        a_fast = xp.where(s["is_count"], self.a_fast_count, self.a_fast_value) * gate
-        a_level = self.a_level * gate
+        a_fast = where(is_count, self.a_fast_count, self.a_fast_value) * gate
+        limit_scale = p.winsorize * maximum(s["tau_up"], s["tau_down"])
+        # counts: level and profile of (count + 1), multiplied; values: of the value, added
+        first_level = where(first, where(is_count, y + 1, y), 0.0)
+        first_profile = where(is_count, 1.0, 0.0)
         for j, (known, has_err, fc, mu, var) in enumerate(base):
+            f_level, f_weight, f_sq, f_m1, f_m2 = self.fields[j]
             resid = y - fc
-            limit = p.winsorize * xp.sqrt(var) * xp.maximum(s["tau_up"], s["tau_down"])
-            clipped = xp.where(has_err, xp.minimum(xp.maximum(resid, -limit), limit), resid)  # the first error sets the scale
-            learn = known & not_frozen
-            # bias-corrected running means: stat += b (x - stat), weight += b (1 - weight)
-            for name, x in (("sq_err", clipped * clipped), ("mean_mu", mu), ("mean_mu2", mu * mu)):
-                cur = xp.col(s[name], j)
-                xp.set_col(s[name], j, xp.where(learn, cur + b * (x - cur), cur))
-            weight = xp.col(s["err_weight"], j)
-            xp.set_col(s["err_weight"], j, xp.where(learn, weight + b * (1 - weight), weight))
+            limit = limit_scale * xp.sqrt(var)
+            clipped = where(has_err, minimum(maximum(resid, -limit), limit), resid)  # the first error sets the scale
+            # bias-corrected running means: stat += b (x - stat), weight += b (1 - weight); b is 0
+            # where the baseline does not learn this bucket
+            b = self.b_err * (known & not_frozen)
+            s[f_sq] = s[f_sq] + b * (clipped * clipped - s[f_sq])
+            s[f_m1] = s[f_m1] + b * (mu - s[f_m1])
+            s[f_m2] = s[f_m2] + b * (mu * mu - s[f_m2])
+            s[f_weight] = s[f_weight] + b * (1 - s[f_weight])
 
             # baselines learn the winsorised value; the first visit of a slot takes the value as is
             target = fc + clipped
-            level = xp.col(s["level"], j)
+            level = s[f_level]
             if j == FLAT:
-                xp.set_col(s["level"], j, xp.where(known, level + a_fast * (target - level), y))
+                s[f_level] = where(known, level + a_fast * (target - level), y)
                 continue
             prof, vis = self.profiles[j]
-            cur = xp.gather(s[prof], slot[j])
-            count = xp.gather(s[vis], slot[j])
-            # counts: level and profile of (count + 1), multiplied; values: of the value, added
-            shifted = target + 1
-            lv = xp.where(first, xp.where(is_count, y + 1, y), level)
-            lv = xp.where(known, lv + a_level * (xp.where(
-                is_count, shifted / xp.maximum(cur, _MIN_FACTOR), target - cur) - lv), lv)
+            cur = gather(s[prof], slot[j])
+            count = gather(s[vis], slot[j])
+            lv = where(first, first_level, level)
+            if_count = (target + 1) / maximum(cur, _MIN_FACTOR)
+            lv = lv + (self.a_level * gate * known) * (where(is_count, if_count, target - cur) - lv)
             # a running mean over the slot's first period, then an EWMA worth g per period
-            rate = xp.maximum(1 / (count + 1), self.g / self.per_slot[j]) * xp.where(count > 0, gate, 1.0)
-            aim = xp.where(is_count, shifted / xp.maximum(lv, _MIN_FACTOR), target - lv)
-            xp.scatter(s[prof], slot[j], xp.where(first, xp.where(is_count, 1.0, 0.0), cur + rate * (aim - cur)))
-            xp.scatter(s[vis], slot[j], xp.minimum(count + 1, float(MAX_VISITS)))
-            xp.set_col(s["level"], j, lv)
-        s["magnitude"] = xp.where(s["n_seen"] == 0, xp.fabs(y), s["magnitude"] + b * (xp.fabs(y) - s["magnitude"]))
-        s["t_first"] = xp.where(s["n_seen"] == 0, t, s["t_first"])
+            rate = where(count > 0, maximum(1 / (count + 1), self.g / self.per_slot[j]) * gate, 1.0)
+            aim = where(is_count, (target + 1) / maximum(lv, _MIN_FACTOR), target - lv)
+            scatter(s[prof], slot[j], where(first, first_profile, cur + rate * (aim - cur)))
+            scatter(s[vis], slot[j], minimum(count + 1, float(MAX_VISITS)))
+            s[f_level] = lv
+        n_seen = s["n_seen"]
+        s["magnitude"] = where(n_seen == 0, xp.fabs(y), s["magnitude"] + self.b_err * (xp.fabs(y) - s["magnitude"]))
+        s["t_first"] = where(n_seen == 0, t, s["t_first"])
         s["t_last"] = t + 0.0 * y  # one per series
-        s["n_seen"] = s["n_seen"] + 1
+        s["n_seen"] = n_seen + 1
 
 
 def _seasonal(is_count, level, profile, shrink, xp):

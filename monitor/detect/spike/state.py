@@ -76,13 +76,14 @@ class Layout:
             "t_last": ((), "f8", nan),
             "is_count": ((), "?", True),
             "magnitude": ((), "f8", 0.0),  # running mean of |value|: floor for the scale of flat series
-            "level": ((N_PRED,), "f8", 0.0),
-            # running means (bias-corrected: divide by err_weight) of each baseline's winsorised
-            # squared error, and of mu and mu² (for the dispersion of counts)
-            "err_weight": ((N_PRED,), "f8", 0.0),
-            "sq_err": ((N_PRED,), "f8", 0.0),
-            "mean_mu": ((N_PRED,), "f8", 0.0),
-            "mean_mu2": ((N_PRED,), "f8", 0.0),
+            # per baseline (flat, daily, weekly): its level, and running means (bias-corrected:
+            # divide by err_weight) of its winsorised squared error and of mu and mu² (for the
+            # dispersion of counts); one scalar field each, so one series is a dict of numbers
+            **{
+                f"{name}_{baseline}": ((), "f8", 0.0)
+                for baseline in PREDICTOR_NAMES
+                for name in ("level", "err_weight", "sq_err", "mean_mu", "mean_mu2")
+            },
             # per direction (up, down): histogram of the series' own evidence under its law, and the
             # tail widening tau learned from it. A bucket adds calib_w to its bin, and calib_w grows
             # by 1/decay per bucket learned instead of every bin shrinking (the same decayed
