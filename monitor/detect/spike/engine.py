@@ -249,6 +249,9 @@ class Engine:
         u_up = xp.branch(scored & up_on & (tau_up > 1), _tail_up, _same, y_eff, e, v, tau_up, is_count, xp, u0_up)
         u_down = xp.branch(scored & down_on & (tau_down > 1), _tail_down, _same, y_eff, e, v, tau_down, is_count, xp,
                            u0_down)
+        # widening only ever discounts evidence (a wider count law can make one post at a near-zero
+        # mean more surprising, as it moves mass to 0)
+        u_up, u_down = xp.minimum(u_up, u0_up), xp.minimum(u_down, u0_down)
         surprise = xp.maximum(xp.maximum(u_up, u_down) - two_sided, 0.0)
 
         # 4. evidence, decision and incident state -------------------------------------------
@@ -262,14 +265,16 @@ class Engine:
         run = maximum(s["cusum_up"], s["cusum_down"])
         # extremes (calibrated surprise past the calibration's own level, 1% of buckets when all is
         # normal) that come more often than that: a Bernoulli CUSUM for a rate RATE_RATIO times higher
-        extreme = surprise >= self.calib_ref
+        # For counts only buckets with min_count posts count (a sparse series' single posts are not
+        # a burst, however unlikely each one is).
+        count_ok = xp.not_(is_count & (y_eff > e)) | (y_eff >= p.min_count)
+        extreme = (surprise >= self.calib_ref) & count_ok
         rate = s["rate_cusum"] + where(extreme, self.rate_up, self.rate_down)
         s["rate_cusum"] = minimum(maximum(rate, 0.0), cap) * live
         evidence = maximum(maximum(surprise, run), s["rate_cusum"])
         # evidence of the law as is, per direction: what the calibration sees (runs of surprise count too)
         s["cusum0_up"] = minimum(maximum(s["cusum0_up"] + u0_up - k, 0.0), cap) * live
         s["cusum0_down"] = minimum(maximum(s["cusum0_down"] + u0_down - k, 0.0), cap) * live
-        count_ok = xp.not_(is_count & (y_eff > e)) | (y_eff >= p.min_count)
         anomalous = live & (evidence >= p.threshold) & count_ok
         active = s["active"]
         is_spike = anomalous & xp.not_(active) & (t - s["last_onset"] >= self.cooldown)
