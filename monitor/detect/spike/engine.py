@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import stats
-from .ops import SCALAR, ArrayOps
+from .ops import SCALAR, ArrayOps, Table
 from .params import SpikeParams
 from .state import (
     CALIB_BINS, CALIB_EDGES, CALIB_LINEAR, CALIB_RATIO, CALIB_WIDTH, DAILY, DAY, FLAT, MAX_VISITS, N_PRED,
@@ -116,8 +116,8 @@ class Engine:
         self.calib_log_ratio = math.log(CALIB_RATIO)
         # tau of each bin holding the quantile, one- and two-sided (each side then has half the tail)
         z_bins = np.array([stats.z_of_surprise(u) for u in CALIB_EDGES])
-        self.tau_one = np.maximum(np.where(CALIB_EDGES > self.calib_ref, z_bins / self.z_ref_one, 1.0), 1.0)
-        self.tau_two = np.maximum(np.where(CALIB_EDGES > self.calib_ref_two, z_bins / self.z_ref_two, 1.0), 1.0)
+        self.tau_one = Table(np.maximum(np.where(CALIB_EDGES > self.calib_ref, z_bins / self.z_ref_one, 1.0), 1.0))
+        self.tau_two = Table(np.maximum(np.where(CALIB_EDGES > self.calib_ref_two, z_bins / self.z_ref_two, 1.0), 1.0))
         self.need_one = 1 - params.tail_quantile
         self.need_two = 0.5 * (1 - params.tail_quantile)
 
@@ -406,7 +406,7 @@ class Engine:
             rate = where(count > 0, maximum(1 / (count + 1), self.g / self.per_slot[j]) * gate, 1.0)
             aim = where(is_count, (target + 1) / maximum(lv, _MIN_FACTOR), target - lv)
             scatter(s[prof], slot[j], where(first, first_profile, cur + rate * (aim - cur)))
-            scatter(s[vis], slot[j], minimum(count + 1, float(MAX_VISITS)))
+            scatter(s[vis], slot[j], minimum(count + 1, MAX_VISITS))
             s[f_level] = lv
         n_seen = s["n_seen"]
         s["magnitude"] = where(n_seen == 0, xp.fabs(y), s["magnitude"] + self.b_err * (xp.fabs(y) - s["magnitude"]))

@@ -8,6 +8,8 @@ interface, so both paths run the same algorithm and cannot drift apart.
 
 Rules for code written against it: arithmetic and comparisons use the operators; anything else
 goes through `xp` (never `~` on a mask, never `if` on a per-series value except via `xp.any`).
+Per-series vectors (profiles, histograms) are rows of 2-D arrays for `ArrayOps` and Python
+sequences (lists, or `array.array` for the float32 and uint8 profiles) for `SCALAR`.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class ArrayOps:
 
     @staticmethod
     def take(table, index):
-        return table[index]
+        return table.array[index]
 
     @staticmethod
     def scale_rows(matrix, factor) -> None:
@@ -159,7 +161,7 @@ class ScalarOps:
 
     @staticmethod
     def gather(vector, slot):
-        return float(vector[slot])
+        return vector[slot]
 
     @staticmethod
     def scatter(vector, slot, value) -> None:
@@ -167,7 +169,7 @@ class ScalarOps:
 
     @staticmethod
     def take(table, index):
-        return float(table[index])
+        return table.values[index]
 
     @staticmethod
     def scale_rows(vector, factor) -> None:
@@ -176,7 +178,8 @@ class ScalarOps:
     @staticmethod
     def zero_rows(vector, mask) -> None:
         if mask:
-            vector[:] = 0
+            for i in range(len(vector)):
+                vector[i] = 0
 
     @staticmethod
     def branch(mask, if_true, if_false, *args):
@@ -184,3 +187,11 @@ class ScalarOps:
 
 
 SCALAR = ScalarOps()
+
+
+class Table:
+    """A small lookup table (indexed by a per-series integer) in both forms."""
+
+    def __init__(self, values) -> None:
+        self.array = np.asarray(values, dtype=float)
+        self.values = [float(v) for v in self.array]

@@ -14,13 +14,19 @@ updated and go back into the row whenever the state is read as a whole (`to_byte
 from __future__ import annotations
 
 import math
+from array import array
 from datetime import datetime
+
+import numpy as np
 
 from ...models import utc
 from .engine import Engine, StepOutput
 from .params import SpikeParams
 from .result import SpikeResult
 from .state import PREDICTOR_NAMES, PROFILE_FIELDS, Layout, Store
+
+
+_TYPECODES = {"<f4": "f", "|u1": "B"}
 
 
 class SeriesState:
@@ -41,16 +47,18 @@ class SeriesState:
         """The state as one row of arrays (what a bank holds and what is persisted)."""
         if self._numbers is not None:
             for name, arr in self._row.arrays.items():
-                if name not in PROFILE_FIELDS:
-                    arr[0] = self._numbers[name]
+                value = self._numbers[name]
+                arr[0] = np.frombuffer(value, dtype=arr.dtype) if name in PROFILE_FIELDS else value
             self._numbers = None
         return self._row
 
     def numbers(self) -> dict:
-        """The row as Python numbers (profiles stay arrays, changed in place) for `Engine.advance_one`."""
+        """The row as Python numbers for `Engine.advance_one`: scalars, lists, and the float32 and
+        uint8 profiles as `array.array`s (their items read and write as Python numbers, rounded
+        to the stored type like the bank's rows)."""
         if self._numbers is None:
             self._numbers = {
-                name: arr[0] if name in PROFILE_FIELDS else arr[0].tolist()
+                name: array(_TYPECODES[arr.dtype.str], arr[0].tobytes()) if name in PROFILE_FIELDS else arr[0].tolist()
                 for name, arr in self._row.arrays.items()
             }
         return self._numbers
