@@ -7,6 +7,7 @@ daemon; each output row uses only that row and the rows before it (no look-ahead
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import math
 import sys
@@ -205,6 +206,9 @@ def detect_rows(rows: Iterable[Row], settings: dict) -> Iterator[tuple[Row, Spik
 
 
 def _run(stream, name, time_col, value_col, authors_col, settings, extra) -> None:
+    # The loop allocates a few objects per row; freezing what the imports left on the heap keeps
+    # the garbage collector's passes short (about 10% of the time on a long file).
+    gc.freeze()
     out = csv.writer(sys.stdout, lineterminator="\n")
     columns = ["timestamp", "value", "anomaly_score", "is_spike"]
     if extra:

@@ -28,6 +28,7 @@ costs tens of microseconds instead of the ~600 µs numpy needs on one-element ar
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -49,9 +50,21 @@ _INF = math.inf
 # the rate of extremes a Bernoulli CUSUM looks for, as a multiple of the calibrated rate
 # (1 - tail_quantile): 20 times 1% is one bucket in five
 RATE_RATIO = 20.0
-_MIN_FACTOR = 1e-3
-_LINEAR_TOP = CALIB_LINEAR * CALIB_WIDTH  # surprise where the calibration's bins start to grow  # floor of a count profile's factor and level when dividing by them
+_MIN_FACTOR = 1e-3  # floor of a count profile's factor and level when dividing by them
+_LINEAR_TOP = CALIB_LINEAR * CALIB_WIDTH  # surprise where the calibration's bins start to grow
 _NAN = math.nan
+
+
+@functools.lru_cache(maxsize=1)
+def _z_of_bins() -> np.ndarray:
+    """The normal quantile of each calibration bin's upper edge (one-sided)."""
+    return np.array([stats.z_of_surprise(u) for u in CALIB_EDGES])
+
+
+@functools.lru_cache(maxsize=64)
+def engine_for(params: SpikeParams) -> "Engine":
+    """The engine of a set of settings (engines hold constants only, so series share them)."""
+    return Engine(params, Layout.for_params(params))
 
 
 @dataclass
@@ -101,23 +114,22 @@ class Engine:
         self.warmup = params.warmup.total_seconds()
         self.cooldown = params.cooldown.total_seconds()
         self.max_freeze = params.max_freeze.total_seconds()
-        # calibration: the surprise a calibrated law reaches in (1 - tail_quantile) of buckets,
-        # and the normal quantile of each histogram bin's upper edge (one- and two-sided)
+        # calibration: the surprise a calibrated law reaches in (1 - tail_quantile) of buckets
+        # (each direction has half of that when both are tested)
         self.calib_ref = -math.log10(1 - params.tail_quantile)
-        self.z_one = np.array([stats.z_of_surprise(u) for u in CALIB_EDGES])
-        self.z_ref_one = stats.z_of_surprise(self.calib_ref)
-        self.calib_ref_two = self.calib_ref + _LOG10_2  # each direction's share of a two-sided tail
-        self.z_ref_two = stats.z_of_surprise(self.calib_ref_two)
-        self.calib_edges = CALIB_EDGES
+        calib_ref_two = self.calib_ref + _LOG10_2
         p0 = 1 - params.tail_quantile
         p1 = min(0.5, RATE_RATIO * p0)
         self.rate_up = math.log10(p1 / p0)
         self.rate_down = math.log10((1 - p1) / (1 - p0))
         self.calib_log_ratio = math.log(CALIB_RATIO)
-        # tau of each bin holding the quantile, one- and two-sided (each side then has half the tail)
-        z_bins = np.array([stats.z_of_surprise(u) for u in CALIB_EDGES])
-        self.tau_one = Table(np.maximum(np.where(CALIB_EDGES > self.calib_ref, z_bins / self.z_ref_one, 1.0), 1.0))
-        self.tau_two = Table(np.maximum(np.where(CALIB_EDGES > self.calib_ref_two, z_bins / self.z_ref_two, 1.0), 1.0))
+        # tau for each bin that can hold the quantile: the widening that maps its upper edge to the
+        # reference, one- and two-sided
+        z_bins = _z_of_bins()
+        tau_one = z_bins / stats.z_of_surprise(self.calib_ref)
+        tau_two = z_bins / stats.z_of_surprise(calib_ref_two)
+        self.tau_one = Table(np.maximum(np.where(CALIB_EDGES > self.calib_ref, tau_one, 1.0), 1.0))
+        self.tau_two = Table(np.maximum(np.where(CALIB_EDGES > calib_ref_two, tau_two, 1.0), 1.0))
         self.need_one = 1 - params.tail_quantile
         self.need_two = 0.5 * (1 - params.tail_quantile)
 

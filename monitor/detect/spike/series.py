@@ -20,7 +20,7 @@ from datetime import datetime
 import numpy as np
 
 from ...models import utc
-from .engine import Engine, StepOutput
+from .engine import StepOutput, engine_for
 from .params import SpikeParams
 from .result import SpikeResult
 from .state import PREDICTOR_NAMES, PROFILE_FIELDS, Layout, Store
@@ -34,8 +34,8 @@ class SeriesState:
 
     def __init__(self, params: SpikeParams | None = None, *, _store: Store | None = None) -> None:
         self.params = params or SpikeParams()
-        layout = Layout.for_params(self.params)
-        self.engine = Engine(self.params, layout)
+        self.engine = engine_for(self.params)
+        layout = self.engine.layout
         if _store is None:
             _store = Store(layout, capacity=1)
             _store.add_rows(1)
