@@ -192,6 +192,7 @@ class Engine:
     def step(self, s: dict, t, y, authors, xp) -> StepOutput:
         """Advance the series in `s` (updated in place) by one bucket."""
         p = self.p
+        where, maximum, minimum, gather = xp.where, xp.maximum, xp.minimum, xp.gather
         first = s["n_seen"] == 0
         seen = xp.not_(first)
         was_count = s["is_count"]
@@ -210,7 +211,6 @@ class Engine:
         floor = _SCALE_FLOOR * s["magnitude"] + 1e-9
 
         # 1-2. forecast and predictive law of every baseline; the most accurate lately is used
-        where, maximum, gather = xp.where, xp.maximum, xp.gather
         counted_and_seen = is_count & seen
         base = []
         for j in range(N_PRED):
@@ -251,10 +251,10 @@ class Engine:
 
         # 3. surprise under the law as is (for calibration) and widened by tau (for decisions)
         share_low = xp.isfinite(authors) & (y > 0) & (authors < p.min_author_share * y)
-        y_eff = xp.where(share_low, authors, y)  # too few authors: each counts once
+        y_eff = where(share_low, authors, y)  # too few authors: each counts once
         up_on, down_on = self._directions(is_count, xp)
         both = up_on & down_on
-        two_sided = xp.where(both, _LOG10_2, 0.0)
+        two_sided = where(both, _LOG10_2, 0.0)
         u0_up = xp.branch(scored & up_on, _tail_up, _zero, y_eff, e, v, 1.0, is_count, xp)
         u0_down = xp.branch(scored & down_on, _tail_down, _zero, y_eff, e, v, 1.0, is_count, xp)
         tau_up, tau_down = s["tau_up"], s["tau_down"]
@@ -263,14 +263,13 @@ class Engine:
                            u0_down)
         # widening only ever discounts evidence (a wider count law can make one post at a near-zero
         # mean more surprising, as it moves mass to 0)
-        u_up, u_down = xp.minimum(u_up, u0_up), xp.minimum(u_down, u0_down)
-        surprise = xp.maximum(xp.maximum(u_up, u_down) - two_sided, 0.0)
+        u_up, u_down = minimum(u_up, u0_up), minimum(u_down, u0_down)
+        surprise = maximum(maximum(u_up, u_down) - two_sided, 0.0)
 
         # 4. evidence, decision and incident state -------------------------------------------
         live = seen & (t - s["t_first"] >= self.warmup) & scored
         k = p.cusum_allowance
         cap = self.cusum_cap
-        minimum = xp.minimum
         # (a CUSUM times `live` is 0 where the series is not judged yet)
         s["cusum_up"] = minimum(maximum(s["cusum_up"] + u_up - k, 0.0), cap) * live
         s["cusum_down"] = minimum(maximum(s["cusum_down"] + u_down - k, 0.0), cap) * live
@@ -290,10 +289,10 @@ class Engine:
         anomalous = live & (evidence >= p.threshold) & count_ok
         active = s["active"]
         is_spike = anomalous & xp.not_(active) & (t - s["last_onset"] >= self.cooldown)
-        calm = xp.where(surprise < p.recovery_threshold, s["calm"] + 1, 0)
+        calm = where(surprise < p.recovery_threshold, s["calm"] + 1, 0)
         back = active & xp.not_(anomalous) & (calm >= p.recovery_buckets)
-        s["calm"] = xp.where(is_spike, 0, calm)
-        s["last_onset"] = xp.where(is_spike, t, s["last_onset"])
+        s["calm"] = where(is_spike, 0, calm)
+        s["last_onset"] = where(is_spike, t, s["last_onset"])
         s["active"] = (active | is_spike) & xp.not_(back)
         still = xp.not_(back)
         s["cusum_up"] = s["cusum_up"] * still
@@ -307,24 +306,24 @@ class Engine:
         # While evidence builds up, baselines learn more slowly (down to a tenth), so a ramp cannot
         # hide in its own baseline; an open incident freezes them until max_freeze, after which a
         # lasting change is learned at the normal speed (the new normal).
-        building = xp.minimum(xp.maximum(1 - xp.maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.1), 1.0)
-        gate = xp.where(freeze, 0.0, xp.where(s["active"], 1.0, building))
+        building = minimum(maximum(1 - maximum(s["cusum_up"], s["cusum_down"]) / p.threshold, 0.1), 1.0)
+        gate = where(freeze, 0.0, where(s["active"], 1.0, building))
         # the calibration sees every bucket but those inside an open incident; the first bucket of
         # an incident counts, so that events which keep coming back become normal for the series
         learn = live & (xp.not_(freeze) | is_spike)
-        self._calibrate(s, "up", xp.maximum(u0_up, s["cusum0_up"]), learn & up_on, both, xp)
-        self._calibrate(s, "down", xp.maximum(u0_down, s["cusum0_down"]), learn & down_on, both, xp)
+        self._calibrate(s, "up", maximum(u0_up, s["cusum0_up"]), learn & up_on, both, xp)
+        self._calibrate(s, "down", maximum(u0_down, s["cusum0_down"]), learn & down_on, both, xp)
         self._learn(s, t, y, first | restart, base, slot, freeze, gate, xp)
 
         return StepOutput(
-            expected=xp.where(scored, e, _NAN),
-            log10_p=-xp.where(scored, surprise + two_sided, 0.0),
+            expected=where(scored, e, _NAN),
+            log10_p=-where(scored, surprise + two_sided, 0.0),
             evidence=evidence,
             is_spike=is_spike,
             back_to_baseline=back,
             active=s["active"],
             scored=scored,
-            predictor=xp.where(scored, best, -1),
+            predictor=where(scored, best, -1),
             is_count=is_count,
         )
 

@@ -51,22 +51,10 @@ class ArrayOps:
     def to_int(x):
         return np.asarray(x).astype(np.int64)
 
-    @staticmethod
-    def to_float(x):
-        return np.asarray(x, dtype=float)
-
     def full(self, value):
         return np.full(self.n, value)
 
-    # per-baseline columns of (series, 3) arrays, and one slot per series of (series, slots) profiles
-    @staticmethod
-    def col(matrix, j):
-        return matrix[:, j]
-
-    @staticmethod
-    def set_col(matrix, j, value) -> None:
-        matrix[:, j] = value
-
+    # one entry per series of a (series, slots) matrix: a profile slot, a histogram bin
     def gather(self, matrix, slot):
         return matrix[self.rows, slot].astype(float)
 
@@ -89,14 +77,19 @@ class ArrayOps:
     def branch(mask, if_true, if_false, *args):
         """if_true(*args) where mask holds, if_false(*args) elsewhere; each only on its own rows."""
         if mask.all():
-            return np.asarray(if_true(*args), dtype=float)
+            return _full(if_true(*args), mask.shape)
         if not mask.any():
-            return np.asarray(if_false(*args), dtype=float)
+            return _full(if_false(*args), mask.shape)
         out = np.empty(len(mask))
         rest = ~mask
         out[mask] = if_true(*(_rows(a, mask) for a in args))
         out[rest] = if_false(*(_rows(a, rest) for a in args))
         return out
+
+
+def _full(result, shape):
+    result = np.asarray(result, dtype=float)
+    return result if result.shape == shape else np.full(shape, result)
 
 
 def _rows(a, mask):
@@ -143,21 +136,11 @@ class ScalarOps:
     def to_int(x):
         return int(x)
 
-    @staticmethod
-    def to_float(x):
-        return float(x)
 
     @staticmethod
     def full(value):
         return value
 
-    @staticmethod
-    def col(vector, j):
-        return vector[j]
-
-    @staticmethod
-    def set_col(vector, j, value) -> None:
-        vector[j] = value
 
     @staticmethod
     def gather(vector, slot):
