@@ -51,7 +51,7 @@ def evaluate(data_dir: Path, overrides: tuple[str, ...] = (), jobs: int = 2) -> 
     windows = json.loads((data_dir / "labels" / "combined_windows.json").read_text())
     profiles_path = data_dir / "config" / "profiles.json"
     profiles = profiles_from_config(json.loads(profiles_path.read_text())) if profiles_path.exists() else PROFILES
-    settings = build_params(None, "auto", "auto", CLI_DEFAULTS["gaps"], CLI_DEFAULTS["cooldown"], overrides)
+    settings = build_params(None, "auto", CLI_DEFAULTS["direction"], CLI_DEFAULTS["gaps"], CLI_DEFAULTS["cooldown"], overrides)
     keys = sorted(windows)
     with mp.get_context("fork").Pool(jobs) as pool:
         runs = pool.map(run_file, [(str(data_dir), k, settings) for k in keys])

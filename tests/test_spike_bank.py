@@ -13,7 +13,7 @@ T0 = datetime(2024, 3, 4, tzinfo=timezone.utc)
 STEP = timedelta(minutes=5)
 
 
-def simulate(n_series: int = 6, n_buckets: int = 2 * 288 + 60, seed: int = 1):
+def simulate(n_series: int = 7, n_buckets: int = 2 * 288 + 60, seed: int = 1):
     rng = np.random.default_rng(seed)
     rates = rng.uniform(0.2, 12.0, n_series)
     counts = rng.poisson(rates[:, None], (n_series, n_buckets)).astype(float)
@@ -28,11 +28,14 @@ def simulate(n_series: int = 6, n_buckets: int = 2 * 288 + 60, seed: int = 1):
     return counts, authors
 
 
-def test_bank_matches_series_one_by_one():
+@pytest.mark.parametrize("params", [SpikeParams(), SpikeParams(direction="both", tail_prior=1.5, cooldown="1d")])
+def test_bank_matches_series_one_by_one(params):
+    """The bank (numpy) and one series at a time (plain floats) run the same step: same answers."""
     counts, authors = simulate()
+    counts[5, 300:] = np.round(counts[5, 300:] * 1.5 + 0.25, 2)  # counts that turn into values midway
     keys = [f"s{i}" for i in range(len(counts))]
-    bank = SpikeBank()
-    states = [SeriesState() for _ in keys]
+    bank = SpikeBank(params)
+    states = [SeriesState(params) for _ in keys]
     spikes = set()
     for j in range(counts.shape[1]):
         batch = bank.update_many(keys, T0 + j * STEP, counts[:, j], authors[:, j].astype(int).tolist())

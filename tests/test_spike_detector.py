@@ -236,3 +236,52 @@ def test_params_validate_and_parse_durations():
 def test_update_rejects_non_finite_counts():
     with pytest.raises(ValueError):
         update(SeriesState(), T0, float("nan"))
+
+
+def test_a_quiet_day_has_quiet_nights_too():
+    """Count profiles are multiplicative: when the whole day is slower, so is the night."""
+    rates = [daily_rate(i, night=10.0, day=200.0) for i in range(6 * PER_DAY)]
+    rates += [0.5 * daily_rate(i, night=10.0, day=200.0) for i in range(2 * PER_DAY)]
+    results = run(poisson(rates, seed=43))
+    quiet = results[6 * PER_DAY :]
+    assert not any(r.is_spike for r in quiet)
+    second_night = [r.expected for r in quiet[PER_DAY : PER_DAY + 24]]  # 00:00-02:00 of the second quiet day
+    assert 2.0 < np.mean(second_night) < 10.0  # about half the usual 10, never a negative rhythm
+
+
+def test_extremes_that_come_too_often_are_an_incident():
+    """Bursts that are normal one at a time (2% of buckets) raise a spike when they crowd together."""
+    n = 10 * PER_DAY
+    counts = [0] * n
+    for start in range(0, n, 50):
+        counts[start] = 12  # one burst every 50 buckets, as usual
+    cluster = 8 * PER_DAY + 10
+    for k in (0, 4, 8, 12, 16, 20):  # the same bursts, six in twenty buckets
+        counts[cluster + k] = 12
+    results = run(counts)
+    late = [i for i in spikes_at(results) if i >= 5 * PER_DAY]
+    assert late and all(cluster <= i <= cluster + 20 for i in late)
+
+
+def test_frequent_drops_do_not_dull_surges():
+    """Tails are calibrated per direction: a series that often drops still alerts on a rise."""
+    rng = np.random.default_rng(53)
+    n = 8 * PER_DAY
+    values = 50 + rng.normal(0, 1, n)
+    drops = rng.random(n) < 0.03
+    values[drops] -= 8  # a sensor that often reads low
+    jump = 7 * PER_DAY + 100
+    values[jump : jump + 3] += 7
+    results = run([round(float(v), 3) for v in values], SpikeParams(direction="both"))
+    late = [i for i in spikes_at(results) if i >= 6 * PER_DAY]
+    assert late and jump <= late[0] <= jump + 2
+    assert all(jump <= i <= jump + 2 for i in late)
+
+
+def test_a_series_of_zeros_and_jumps_learns_that_jumping_is_normal():
+    """Calibration reaches p = 1e-1000000: a mostly-zero series with frequent jumps stops alerting."""
+    rng = np.random.default_rng(59)
+    n = 10 * PER_DAY
+    values = np.where(rng.random(n) < 0.04, rng.uniform(0.5, 3.0, n), 0.0)
+    results = run([round(float(v), 3) for v in values], SpikeParams(mode="value"))
+    assert len([i for i in spikes_at(results) if i >= 7 * PER_DAY]) <= 1

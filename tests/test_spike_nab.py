@@ -116,7 +116,7 @@ def test_detector_on_nab_dev_files(key, windows):
     """The CLI's code path on two dev files: the jump is found in its window, the quiet file stays quiet."""
     from monitor.cli.spikes import CLI_DEFAULTS, build_params, detect_rows, read_rows
 
-    settings = build_params(None, "auto", "auto", CLI_DEFAULTS["gaps"], CLI_DEFAULTS["cooldown"], ())
+    settings = build_params(None, "auto", CLI_DEFAULTS["direction"], CLI_DEFAULTS["gaps"], CLI_DEFAULTS["cooldown"], ())
     with open(NAB / "data" / key, newline="") as fh:
         results = list(detect_rows(read_rows(fh, key, "timestamp", "value", None), settings))
     ts = [row.time_text for row, _ in results]

@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ...models import utc
-from .engine import Engine, StepOutput
+from .engine import StepOutput, engine_for
 from .params import SpikeParams
 from .result import SpikeResult
 from .series import SeriesState, to_result
@@ -79,8 +79,8 @@ class SpikeBank:
 
     def __init__(self, params: SpikeParams | None = None, *, _store: Store | None = None, _keys: Sequence[str] = ()) -> None:
         self.params = params or SpikeParams()
-        layout = Layout.for_params(self.params)
-        self.engine = Engine(self.params, layout)
+        self.engine = engine_for(self.params)
+        layout = self.engine.layout
         self._store = _store or Store(layout)
         self._rows: dict[str, int] = {key: i for i, key in enumerate(_keys)}
 

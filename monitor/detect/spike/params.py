@@ -74,6 +74,10 @@ class SpikeParams(BaseModel):
         "series that is more erratic than its model (heavy tails are learned, not alerted on).",
     )
     tail_halflife: int = Field(2016, ge=10, description="Memory of that tail calibration, in buckets.")
+    tail_prior: float = Field(
+        1.0, ge=1, le=10, description="Tail widening a new series is assumed to need until its own history says "
+        "otherwise (the calibration starts with 500 buckets of such a series; 1: the law is exactly right).",
+    )
     threshold: float = Field(
         5.0, gt=0, description="Evidence needed for a spike, in -log10 of a tail probability (5: p = 1e-5).",
     )

@@ -7,27 +7,52 @@ The same layout backs a single series (one row) and a bank of many.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from .ops import SCALAR
 from .params import SpikeParams
+from .stats import norm_logsf, z_of_surprise
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DAY = 86400.0
 WEEK = 7 * DAY
 N_PRED = 3  # baselines that compete: 0 = recent level (flat), 1 = daily profile, 2 = weekly profile
 FLAT, DAILY, WEEKLY = 0, 1, 2
 PREDICTOR_NAMES = ("flat", "daily", "weekly")
-CALIB_BINS = 64  # surprise (-log10 p) from 0 to 16 in quarter steps; the last bin takes anything above
+# Bins of the calibration histogram, in surprise (-log10 p): quarter steps up to 8, then 32 bins
+# growing geometrically up to 1e6 (a series of zeros with occasional jumps reaches p = 1e-1000000
+# under its own law, and must still be able to learn that jumping is normal for it).
+CALIB_BINS = 64
+CALIB_LINEAR = 32
 CALIB_WIDTH = 0.25
-# The histogram starts with the weight of 500 buckets of a calibrated series, P(surprise >= u) =
-# 10^-u, so that a young series is not judged on a handful of its own buckets.
-_edges = np.arange(CALIB_BINS + 1) * CALIB_WIDTH
-CALIB_PRIOR = (500.0 * (10.0 ** -_edges[:-1] - np.append(10.0 ** -_edges[1:-1], 0.0))).astype(np.float32)
+CALIB_RATIO = (1e6 / (CALIB_LINEAR * CALIB_WIDTH)) ** (1 / (CALIB_BINS - CALIB_LINEAR))
+CALIB_EDGES = np.concatenate([
+    (np.arange(CALIB_LINEAR) + 1) * CALIB_WIDTH,
+    CALIB_LINEAR * CALIB_WIDTH * CALIB_RATIO ** (np.arange(CALIB_BINS - CALIB_LINEAR) + 1),
+])  # upper edge of each bin; the last bin also takes anything above
+CALIB_PRIOR_WEIGHT = 500.0
+
+
+@functools.lru_cache(maxsize=16)
+def calib_prior(tail_prior: float) -> np.ndarray:
+    """The histogram a new series starts with: the weight of 500 buckets of a series whose tails
+    are `tail_prior` times wider than its law (1.0: the law is exactly right, P(surprise >= u) =
+    10^-u), so that a young series is neither judged on a handful of its own buckets nor taken
+    to be better behaved than real series usually are."""
+    lower = np.concatenate([[0.0], CALIB_EDGES[:-1]])
+    at_least = np.array([1.0] + [math.exp(norm_logsf(z_of_surprise(u) / tail_prior, SCALAR)) for u in lower[1:]])
+    return CALIB_PRIOR_WEIGHT * (at_least - np.append(at_least[1:], 0.0))
+
+
 MAX_VISITS = 255
+# per-series arrays that a one-series update reads and writes one slot of, in place
+PROFILE_FIELDS = frozenset({"daily", "daily_visits", "weekly", "weekly_visits"})
 _MAGIC = b"SPK1"
 
 
@@ -35,36 +60,54 @@ _MAGIC = b"SPK1"
 class Layout:
     daily_slots: int
     weekly_slots: int
+    tail_prior: float = 1.0  # only shapes the calibration of new series, not the layout
 
     @classmethod
     def for_params(cls, params: SpikeParams) -> "Layout":
-        return cls(params.slots(DAY, params.daily_slots), params.slots(WEEK, params.weekly_slots))
+        return cls(params.slots(DAY, params.daily_slots), params.slots(WEEK, params.weekly_slots), params.tail_prior)
 
     def fields(self) -> dict[str, tuple[tuple[int, ...], str, float]]:
         """name -> (shape of one row, dtype, initial value)."""
         nan = float("nan")
+        prior = calib_prior(self.tail_prior)
         return {
             "n_seen": ((), "i8", 0),
             "t_first": ((), "f8", nan),
             "t_last": ((), "f8", nan),
             "is_count": ((), "?", True),
             "magnitude": ((), "f8", 0.0),  # running mean of |value|: floor for the scale of flat series
-            "level": ((N_PRED,), "f8", nan),
-            # running means (bias-corrected: divide by err_weight) of each baseline's winsorised
-            # squared error, and of mu and mu² (for the dispersion of counts)
-            "err_weight": ((N_PRED,), "f8", 0.0),
-            "sq_err": ((N_PRED,), "f8", 0.0),
-            "mean_mu": ((N_PRED,), "f8", 0.0),
-            "mean_mu2": ((N_PRED,), "f8", 0.0),
-            "tau": ((), "f8", 1.0),  # tail widening learned from the calibration histogram
-            "calib": ((CALIB_BINS,), "f4", CALIB_PRIOR),  # decayed histogram of the series' own surprise
+            # per baseline (flat, daily, weekly): its level, and running means (bias-corrected:
+            # divide by err_weight) of its winsorised squared error and of mu and mu² (for the
+            # dispersion of counts); one scalar field each, so one series is a dict of numbers
+            **{
+                f"{name}_{baseline}": ((), "f8", 0.0)
+                for baseline in PREDICTOR_NAMES
+                for name in ("level", "err_weight", "sq_err", "mean_mu", "mean_mu2")
+            },
+            # per direction (up, down): histogram of the series' own evidence under its law, and the
+            # tail widening tau learned from it. A bucket adds calib_w to its bin, and calib_w grows
+            # by 1/decay per bucket learned instead of every bin shrinking (the same decayed
+            # histogram, up to scale).
+            **{
+                f"{name}_{side}": spec
+                for side in ("up", "down")
+                for name, spec in (
+                    ("tau", ((), "f8", 1.0)),
+                    ("calib", ((CALIB_BINS,), "f8", prior)),
+                    ("calib_w", ((), "f8", 1.0)),
+                    ("calib_total", ((), "f8", float(prior.sum()))),
+                    ("calib_top", ((), "i8", 0)),  # the bin holding the calibrated quantile
+                    ("calib_above", ((), "f8", float(prior.sum()))),  # weight at or above it
+                    ("cusum0", ((), "f8", 0.0)),  # the CUSUM of the law as is, which the calibration sees
+                )
+            },
             "daily": ((self.daily_slots,), "f4", 0.0),
             "daily_visits": ((self.daily_slots,), "u1", 0),
             "weekly": ((self.weekly_slots,), "f4", 0.0),
             "weekly_visits": ((self.weekly_slots,), "u1", 0),
             "cusum_up": ((), "f8", 0.0),
-            "cusum0": ((), "f8", 0.0),  # the same CUSUM without calibration, which the calibration learns from
             "cusum_down": ((), "f8", 0.0),
+            "rate_cusum": ((), "f8", 0.0),  # CUSUM of the rate of extreme buckets (Bernoulli log-likelihood ratio)
             "active": ((), "?", False),
             "last_onset": ((), "f8", -np.inf),
             "calm": ((), "i8", 0),
