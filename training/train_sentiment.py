@@ -41,6 +41,7 @@ BITS = 18
 ALPHA = 1.0  # scale of the dense lexicon block against the L2-normalised n-gram block
 C = {"en": 3.0, "zh": 10.0, "multi": 3.0}
 DENSE_SCALE = {"en": 1.0, "zh": 1.0, "multi": 1.0}  # per-head scale of the lexicon cues (0 turns them off)
+NB_HEADS = {"zh"}  # binary heads trained on NB-scaled features (see fit)
 ZH_NEUTRAL_BAND = 0.15  # the Chinese set is binary: P(pos) within 0.5 +- this is called neutral
 MULTI_ENGLISH_SAMPLE = 8000  # English tweets added to the multilingual head (it learns lexicon cues from them)
 
@@ -97,9 +98,26 @@ def load(data_dir: Path, heldout: bool) -> tuple[dict[str, list[ds.Example]], di
     return heads, evals
 
 
+def nb_ratios(x: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
+    """Log-count ratios of each feature's presence in positive against negative rows (NBSVM, Wang
+    and Manning 2012), with add-one smoothing."""
+    present = (x != 0).astype(np.float64)
+    p = 1.0 + np.asarray(present[y == ds.LABELS.index("positive")].sum(0)).ravel()
+    q = 1.0 + np.asarray(present[y == ds.LABELS.index("negative")].sum(0)).ravel()
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
 def fit(head: str, x: sp.csr_matrix, examples: list[ds.Example]) -> LogisticRegression:
     y = np.array([ds.LABELS.index(ex.label) for ex in examples])
     clf = LogisticRegression(C=C[head], class_weight="balanced", max_iter=1000, tol=1e-3, random_state=SEED)
+    if head in NB_HEADS:
+        # fit on features scaled by their NB ratios, then fold the scaling into the weights: the
+        # shipped model stays one linear layer over the same features (5-fold CV on the Chinese
+        # set, twice: accuracy 0.882 against 0.874 without)
+        ratios = nb_ratios(x, y)
+        clf.fit(x @ sp.diags(ratios), y)
+        clf.coef_ = clf.coef_ * ratios
+        return clf
     clf.fit(x, y)
     return clf
 
