@@ -25,7 +25,9 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from ..logging import scrub  # messages may quote a failing URL that holds a ${VAR} secret
+
+        click.echo(f"error: {scrub(self.format_message())}", err=True)
 
 
 def common_options(func: Callable) -> Callable:
