@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from ..errors import ConfigError, Location
 from .model import ChannelEntry, Settings, SourceEntry
@@ -134,9 +134,16 @@ def _validate_plugins(config: AppConfig, loaded: LoadedYaml, problems: list) -> 
                                  f"{entry.type} needs a package that is not installed: {exc.name}"))
                 continue
             try:
-                out[entry.name] = cls.Options.model_validate(entry.options)
+                out[entry.name] = options = cls.Options.model_validate(entry.options)
             except ValidationError as exc:
                 problems.extend(pydantic_problems(exc, loaded, (section, i, "options")))
+                continue
+            # options the plugin declares secret (SecretStr) are masked when shown, whatever their key
+            for name in type(options).model_fields:
+                value = getattr(options, name)
+                items = value if isinstance(value, list) else [value]
+                if any(isinstance(v, SecretStr) for v in items):
+                    config.secret_paths.add((section, i, "options", name))
 
 
 def _check_references(config: AppConfig, loaded: LoadedYaml, problems: list) -> None:
