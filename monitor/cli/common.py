@@ -30,13 +30,22 @@ class CliError(click.ClickException):
         click.echo(f"error: {scrub(self.format_message())}", err=True)
 
 
-def common_options(func: Callable) -> Callable:
-    """Add --config and --db to a command (they may also be given before the verb)."""
+CONFIG_HELP = f"Config file (default: ./{DEFAULT_CONFIG}; built-in defaults when it does not exist)."
+DB_HELP = "Database file (overrides storage.path from the config)."
+UNUSED_HELP = "Accepted as on every command; this one reads no config or database."
 
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                  help=f"Config file (default: ./{DEFAULT_CONFIG}; built-in defaults when it does not exist).")
-    @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-                  help="Database file (overrides storage.path from the config).")
+
+def common_options(func: Callable | None = None, *, config_help: str = CONFIG_HELP,
+                   db_help: str = DB_HELP) -> Callable:
+    """Add --config and --db to a command (they may also be given before the verb).
+
+    Every command takes both, so a script can pass them to any verb; a command that stands alone
+    (a schema, an evaluation on public data) says in its help that it does not use them."""
+    if func is None:
+        return functools.partial(common_options, config_help=config_help, db_help=db_help)
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=config_help)
+    @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None, help=db_help)
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
