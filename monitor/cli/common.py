@@ -93,7 +93,7 @@ def local_time(dt: datetime | None, tz: ZoneInfo) -> str:
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """`--since 7d` (a duration back from now) or an ISO 8601 time."""
+    """`--since 7d` (a duration back from now), an ISO 8601 time, or a date (from its midnight, UTC)."""
     if not value:
         return None
     from ..config.types import parse_duration
@@ -103,10 +103,11 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         return now - parse_duration(value)
     except ValueError:
         pass
+    text = value + "T00:00" if len(value) == 10 else value  # a date alone: from its midnight (UTC)
     try:
-        return parse_time(value if ("+" in value[10:] or value.endswith("Z")) else value + "Z")
+        return parse_time(text if ("+" in text[10:] or text.endswith("Z")) else text + "Z")
     except BadLine:
-        raise click.BadParameter(f"{value!r} is neither a duration (7d, 12h) nor an ISO 8601 time") from None
+        raise click.BadParameter(f"{value!r} is neither a duration (7d, 12h) nor an ISO 8601 date or time") from None
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
