@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .detect.base import DetectBatch, DetectContext
 from .detect.counting import series_points
 from .errors import ConfigError, MonitorError, SourceError
+from .logging import scrub
 from .models import Finding, Recovery
 from .sources.base import SOURCES, Source, SourceContext
 from .store import IngestResult
@@ -88,6 +89,8 @@ class Pipeline:
         except Exception as exc:  # a bug in one source must not stop the others
             log.exception("source %s crashed", entry.name)
             result.error = f"unexpected {type(exc).__name__}: {exc}"
+        if result.error:  # error texts quote URLs, which may carry ${VAR} secrets: never store or print them
+            result.error = scrub(result.error)
         result.seconds = time.monotonic() - started
         self.store.record_run(entry.name, source_type, self.app.clock.now(), result.ingest.inserted,
                               error=result.error, note=note)

@@ -119,6 +119,23 @@ def test_every_command_has_help_with_an_example():
         assert command.help, f"monitor {' '.join(path)} has no help"
         result = run(*path, "--help")
         assert result.exit_code == 0
+        # every command takes --config and --db (issue 2), so a script can pass them to any verb
+        result = CliRunner().invoke(cli, [*path, "--config", "c.yaml", "--db", "m.db", "--help"])
+        assert result.exit_code == 0, f"monitor {' '.join(path)}: {result.output}"
+
+
+def test_init_writes_the_config_where_config_says_with_the_db_path_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("init", "--config", "site/monitor.yaml", "--db", "data/m.db")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "rules").is_dir() and (tmp_path / "site" / "storage").is_dir()
+    from monitor.config import load_config
+
+    config = load_config(tmp_path / "site" / "monitor.yaml", env={}, explicit=True)
+    assert config.db_path == tmp_path / "data" / "m.db"  # --db is relative to where the command runs
+    assert "rules" in config.settings.rules.paths
+    clash = run("init", "elsewhere", "--config", "site/other.yaml")
+    assert clash.exit_code == 2 and "give one or the other" in clash.output
 
 
 def test_score_reports_the_match_rules_that_fire(tmp_path, monkeypatch):
@@ -130,3 +147,20 @@ def test_score_reports_the_match_rules_that_fire(tmp_path, monkeypatch):
     assert zh["lang"] == "zh" and zh["sentiment"]["label"] == "negative" and "security" in zh["categories"]
     assert "security.account_takeover" in zh["rules"]
     assert praise["sentiment"]["label"] == "positive" and praise["rules"] == []
+
+
+def test_config_check_refuses_rules_the_daemon_would_refuse(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("storage:\n  path: m.db\nrules:\n  paths: [rules, rulez]\n")
+    (tmp_path / "rules").mkdir()
+    result = run("config", "check", "--config", str(missing))
+    assert result.exit_code == 2 and "ok:" not in result.output
+    assert f"{missing}:4:18: rules.paths.1: no such rule file or folder" in result.output
+    (tmp_path / "rules" / "mine.yaml").write_text("rules:\n  - id: mine.one\n    typo: 1\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("storage:\n  path: m.db\nrules:\n  paths: [rules]\n")
+    result = run("config", "check", "--config", str(broken))
+    assert result.exit_code == 2 and "mine.yaml:2:5: rules.0: required key `type` is missing" in result.output
+    (tmp_path / "rules" / "mine.yaml").unlink()
+    result = run("config", "check", "--config", str(broken))
+    assert result.exit_code == 0 and "rules: 0 (0 enabled) in 0 file(s)" in result.output

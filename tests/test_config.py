@@ -117,3 +117,12 @@ def test_secret_values_are_scrubbed_from_logs(caplog):
     caplog.handler.addFilter(SecretFilter())
     logger.warning("calling with %s", "tok-abcdef-123456")
     assert "tok-abcdef-123456" not in caplog.text and "********" in caplog.text
+
+
+def test_options_a_channel_declares_secret_are_masked_whatever_their_key():
+    # apprise URLs hold tokens (SecretStr); the key `urls` does not look secret by its name
+    config = load_config_text("channels:\n  - name: tg\n    type: apprise\n    options:\n"
+                              "      urls: ['tgram://123456789:AAHliteralsecrettoken/12345']\n      body_format: text\n",
+                              env={})
+    options = config.masked()["channels"][0]["options"]
+    assert options == {"urls": "********", "body_format": "text"}

@@ -38,3 +38,35 @@ def test_cli_reference_in_readme_lists_every_top_level_command():
     readme = (DOCS.parent / "README.md").read_text()
     for name in cli.commands:
         assert f"`monitor {name}" in readme, f"README.md does not mention `monitor {name}`"
+
+
+def test_readme_try_it_block_runs_and_shows_posts_and_incidents(tmp_path, monkeypatch):
+    """The newcomer's first session, as the README writes it (with fewer posts, and in tmp_path)."""
+    import contextlib
+    import shlex
+
+    from click.testing import CliRunner
+
+    from monitor import synthetic
+    from monitor.cli import cli
+
+    readme = (DOCS.parent / "README.md").read_text()
+    block = readme.split("## Try it without the internet", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    outputs = {}
+    for line in filter(None, (l.strip() for l in block.splitlines())):
+        argv = [a.replace("/tmp/demo.db", str(tmp_path / "demo.db")) for a in shlex.split(line, comments=True)]
+        if argv[:3] == ["python", "-m", "monitor.synthetic"]:
+            args, target = argv[3:argv.index(">")], argv[argv.index(">") + 1]
+            args[args.index("--posts") + 1] = "3000"  # the README's 20,000, scaled down for the suite
+            with open(target, "w") as out, contextlib.redirect_stdout(out):
+                synthetic.main(args)
+            continue
+        assert argv[0] == "monitor", line
+        result = CliRunner().invoke(cli, argv[1:], catch_exceptions=False)
+        assert result.exit_code == 0, f"{line}\n{result.output}"
+        outputs[" ".join(argv[1:3])] = result.output
+    assert "posts stored: 3000 new" in outputs["replay week.jsonl"]
+    assert "open" in outputs["incidents list"]
+    found = outputs["posts search"]
+    assert "no matching posts" not in found and "withdrawal" in found.lower()

@@ -94,3 +94,39 @@ def test_counts_series_from_event_time(tmp_path):
     start = int(T0.timestamp())
     assert [(b.bucket - start, b.count) for b in buckets] == [(0, 5), (300, 5), (600, 2)]
     assert {s for s in app.store.series_in_range(0, 2**40)} >= {"all", "source:file-a", "lang:und"}
+
+
+def test_a_failing_source_never_stores_or_prints_a_secret_from_the_environment(tmp_path):
+    """Source errors quote the failing URL; a ${VAR} secret in it is masked in the database and
+    on the command line, as it already is in the log."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from monitor.errors import SourceError
+    from monitor.sources.base import SOURCES, Source, SourceOptions
+
+    class LeakyOptions(SourceOptions):
+        url: str
+
+    if "leaky-test" not in SOURCES:
+        @SOURCES.register("leaky-test")
+        class Leaky(Source):
+            Options = LeakyOptions
+
+            def fetch(self, cursor):
+                raise SourceError(f"GET {self.options.url}: HTTP 404 Not Found")
+
+    secret = "feed-token-5f3a9c1e"
+    config = tmp_path / "config.yaml"
+    config.write_text("storage:\n  path: m.db\nsources:\n  - name: leaky\n    type: leaky-test\n"
+                      "    options:\n      url: http://127.0.0.1:9/feeds/${FEED_TOKEN}.rss\n")
+    result = CliRunner(env={"FEED_TOKEN": secret}).invoke(cli, ["run", "--once", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "leaky: FAILED" in result.output and "/feeds/********.rss: HTTP 404" in result.output
+    assert secret not in result.output
+    import sqlite3
+
+    stored = sqlite3.connect(tmp_path / "m.db").execute("SELECT last_error FROM source_health").fetchone()[0]
+    assert "HTTP 404" in stored and secret not in stored
+    tried = CliRunner(env={"FEED_TOKEN": secret}).invoke(cli, ["sources", "test", "leaky", "--config", str(config)])
+    assert tried.exit_code == 1 and "HTTP 404" in tried.output and secret not in tried.output

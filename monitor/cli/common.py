@@ -25,16 +25,27 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from ..logging import scrub  # messages may quote a failing URL that holds a ${VAR} secret
+
+        click.echo(f"error: {scrub(self.format_message())}", err=True)
 
 
-def common_options(func: Callable) -> Callable:
-    """Add --config and --db to a command (they may also be given before the verb)."""
+CONFIG_HELP = f"Config file (default: ./{DEFAULT_CONFIG}; built-in defaults when it does not exist)."
+DB_HELP = "Database file (overrides storage.path from the config)."
+UNUSED_HELP = "Accepted as on every command; this one reads no config or database."
 
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                  help=f"Config file (default: ./{DEFAULT_CONFIG}; built-in defaults when it does not exist).")
-    @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-                  help="Database file (overrides storage.path from the config).")
+
+def common_options(func: Callable | None = None, *, config_help: str = CONFIG_HELP,
+                   db_help: str = DB_HELP) -> Callable:
+    """Add --config and --db to a command (they may also be given before the verb).
+
+    Every command takes both, so a script can pass them to any verb; a command that stands alone
+    (a schema, an evaluation on public data) says in its help that it does not use them."""
+    if func is None:
+        return functools.partial(common_options, config_help=config_help, db_help=db_help)
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=config_help)
+    @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None, help=db_help)
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, db_path: str | None, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
@@ -82,7 +93,7 @@ def local_time(dt: datetime | None, tz: ZoneInfo) -> str:
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """`--since 7d` (a duration back from now) or an ISO 8601 time."""
+    """`--since 7d` (a duration back from now), an ISO 8601 time, or a date (from its midnight, UTC)."""
     if not value:
         return None
     from ..config.types import parse_duration
@@ -92,10 +103,11 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         return now - parse_duration(value)
     except ValueError:
         pass
+    text = value + "T00:00" if len(value) == 10 else value  # a date alone: from its midnight (UTC)
     try:
-        return parse_time(value if ("+" in value[10:] or value.endswith("Z")) else value + "Z")
+        return parse_time(text if ("+" in text[10:] or text.endswith("Z")) else text + "Z")
     except BadLine:
-        raise click.BadParameter(f"{value!r} is neither a duration (7d, 12h) nor an ISO 8601 time") from None
+        raise click.BadParameter(f"{value!r} is neither a duration (7d, 12h) nor an ISO 8601 date or time") from None
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

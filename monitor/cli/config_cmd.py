@@ -16,11 +16,14 @@ def config_group() -> None:
 @config_group.command("check")
 @common_options
 def check() -> None:
-    """Validate the config (and every source's and channel's options) without running anything.
+    """Validate the config (every source's and channel's options, and the rule files) without running anything.
 
     Example: monitor config check --config config.yaml
     """
     config = get_config()
+    from ..detect.rules.loader import load_ruleset
+
+    ruleset = load_ruleset(config)  # the daemon refuses a config whose rules do not load: say so here
     where = config.file or "built-in defaults (no config file)"
     s = config.settings
     click.echo(f"ok: {where}")
@@ -33,6 +36,7 @@ def check() -> None:
         click.echo(f"    - {entry.name} ({entry.type}): {state}")
     click.echo(f"  channels: {len(s.channels)}; routes: {len(s.routes)}; digests: {len(s.digests)}")
     click.echo(f"  rule paths: {', '.join(s.rules.paths) or '-'}")
+    click.echo(f"  rules: {len(ruleset)} ({len(ruleset.active)} enabled) in {len(ruleset.files)} file(s)")
 
 
 @config_group.command("show")

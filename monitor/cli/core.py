@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,21 +17,36 @@ from .common import (EXIT_BAD_INPUT, EXIT_FAILURE, CliError, common_options, ech
 
 
 @click.command("init")
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite an existing config.yaml.")
-def init(directory: str, force: bool) -> None:
+@common_options(config_help="Write the config to this file instead of DIRECTORY/config.yaml (rules/ and storage/ "
+                            "go beside it).",
+                db_help="Database file to write as storage.path in the new config (default: storage/monitor.db "
+                        "beside the config).")
+def init(directory: str | None, force: bool) -> None:
     """Create a commented config.yaml plus rules/ and storage/ in DIRECTORY (default: here).
 
     Example: monitor init my-monitor && cd my-monitor && monitor run
     """
-    target = Path(directory)
+    meta = click.get_current_context().meta
+    if meta.get("monitor.config"):
+        config_file = Path(meta["monitor.config"])
+        target = config_file.parent
+        if directory is not None and Path(directory).resolve() != target.resolve():
+            raise CliError(f"--config {config_file} is not in {directory}: give one or the other", EXIT_BAD_INPUT)
+    else:
+        target = Path(directory or ".")
+        config_file = target / "config.yaml"
     target.mkdir(parents=True, exist_ok=True)
-    config_file = target / "config.yaml"
     if config_file.exists() and not force:
         raise CliError(f"{config_file} already exists (use --force to overwrite it)")
     from ..config import example_config_text
 
-    config_file.write_text(example_config_text(), "utf-8")
+    text = example_config_text()
+    if meta.get("monitor.db"):  # absolute: --db is relative to here, storage.path to the config's folder
+        db = json.dumps(str(Path(meta["monitor.db"]).resolve()))  # a quoted YAML string
+        text = re.sub(r"^(storage:\n  path:) \S+", lambda m: f"{m.group(1)} {db}", text, count=1, flags=re.M)
+    config_file.write_text(text, "utf-8")
     rules_dir = target / "rules"
     rules_dir.mkdir(exist_ok=True)
     copied = 0

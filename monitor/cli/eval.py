@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .common import UNUSED_HELP, common_options
+
 
 @click.command("eval")
 @click.option(
@@ -26,6 +28,7 @@ import click
 @click.option("--limit", type=int, default=None, help="At most this many rows per data set (quick runs).")
 @click.option("--posts", "throughput_posts", type=int, default=5000, show_default=True, help="Posts per throughput run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON instead of tables.")
+@common_options(config_help=UNUSED_HELP, db_help=UNUSED_HELP)
 def eval_cmd(
     data_dir: Path | None,
     backends: tuple[str, ...],

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from ..detect.spike import SeriesState, SpikeParams, SpikeResult, update
 from ..detect.spike.params import parse_duration
+from .common import UNUSED_HELP, common_options
 
 # Defaults of the command line: the settings measured on NAB (docs/benchmarks.md). They differ
 # from SpikeParams only where offline analysis of an arbitrary file needs it (docs/spikes.md):
@@ -156,6 +157,7 @@ def build_params(bucket: str | None, mode: str, direction: str, gaps: str, coold
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Any other detector setting (see docs/spikes.md), e.g. --set threshold=6.")
 @click.option("--extra", is_flag=True, help="Also write expected, p_value, evidence, back_to_baseline, baseline.")
+@common_options(config_help=UNUSED_HELP, db_help=UNUSED_HELP)
 def spikes(input_path, time_col, value_col, authors_col, bucket, mode, direction, gaps, cooldown, overrides, extra):
     """Score a time series for spikes: writes timestamp,value,anomaly_score,is_spike to stdout.
 

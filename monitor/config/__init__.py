@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from ..errors import ConfigError, Location
 from .model import ChannelEntry, Settings, SourceEntry
@@ -35,6 +35,11 @@ class AppConfig:
     secret_values: set[str] = field(default_factory=set)
     secret_paths: set[tuple] = field(default_factory=set)
     raw: Any = None
+    positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)  # of keys in the file
+
+    def location(self, path: tuple) -> Location:
+        """Where `path` (e.g. ("rules", "paths", 0)) is in the config file, for errors found later."""
+        return LoadedYaml(None, self.file or "<built-in defaults>", self.positions).location(path)
 
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
@@ -87,7 +92,8 @@ def validate(loaded: LoadedYaml, base_dir: Path) -> AppConfig:
     except ValidationError as exc:
         raise ConfigError(pydantic_problems(exc, loaded)) from None
     config = AppConfig(settings=settings, file=loaded.file, base_dir=base_dir, raw=data,
-                       secret_values=loaded.secret_values, secret_paths=loaded.secret_paths)
+                       secret_values=loaded.secret_values, secret_paths=loaded.secret_paths,
+                       positions=loaded.positions)
     problems: list[tuple[Location, str]] = []
     _validate_plugins(config, loaded, problems)
     _check_references(config, loaded, problems)
@@ -134,9 +140,16 @@ def _validate_plugins(config: AppConfig, loaded: LoadedYaml, problems: list) -> 
                                  f"{entry.type} needs a package that is not installed: {exc.name}"))
                 continue
             try:
-                out[entry.name] = cls.Options.model_validate(entry.options)
+                out[entry.name] = options = cls.Options.model_validate(entry.options)
             except ValidationError as exc:
                 problems.extend(pydantic_problems(exc, loaded, (section, i, "options")))
+                continue
+            # options the plugin declares secret (SecretStr) are masked when shown, whatever their key
+            for name in type(options).model_fields:
+                value = getattr(options, name)
+                items = value if isinstance(value, list) else [value]
+                if any(isinstance(v, SecretStr) for v in items):
+                    config.secret_paths.add((section, i, "options", name))
 
 
 def _check_references(config: AppConfig, loaded: LoadedYaml, problems: list) -> None:

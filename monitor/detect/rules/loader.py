@@ -33,7 +33,8 @@ Problems = list[tuple[Location, str]]
 def configured_paths(config: "AppConfig") -> list[Path]:
     """The rule paths of a config, resolved against the config file's folder."""
     out: list[Path] = []
-    for entry in config.settings.rules.paths:
+    missing: Problems = []
+    for i, entry in enumerate(config.settings.rules.paths):
         if entry == BUILTIN:
             root = builtin_rules_dir()
             if root is None:
@@ -41,7 +42,12 @@ def configured_paths(config: "AppConfig") -> list[Path]:
                                     "@builtin: the shipped rule packs are not installed")])
             out.append(root)
         else:
-            out.append(config.resolve(entry))
+            path = config.resolve(entry)
+            if not path.exists():  # named at its line in the config, not only by the path it resolves to
+                missing.append((config.location(("rules", "paths", i)), f"no such rule file or folder: {path}"))
+            out.append(path)
+    if missing:
+        raise ConfigError(missing)
     return out
 
 
