@@ -134,3 +134,20 @@ def test_a_crashing_channel_does_not_stop_the_others(store):
     store.enqueue([Notification(None, c, n.kind, n.payload, n.dedup_key, incident_id=7) for c in ("broken", "ok")], T0)
     report = d.run()
     assert (report.sent, report.failed) == (1, 1) and len(ok.calls) == 1
+
+
+def test_a_dead_trigger_retried_after_its_resolve_went_out_does_not_reopen_the_page(store):
+    # the trigger was dead-lettered while the receiver was down, the resolve got through later;
+    # `monitor outbox retry --all` must not page now for an incident that is over
+    channel = Scripted(errors=[PermanentDeliveryError("HTTP 400")])
+    d, _ = dispatcher(store, {"c": channel})
+    incident = store.insert_incident(sample_incident(incident_id=None), T0)
+    trigger_id, resolve_id = store.enqueue(
+        [Notification(None, "c", n.kind, n.payload, n.dedup_key, incident_id=incident.id)
+         for n in (incident_notification("trigger"), incident_notification("resolve"))], T0)
+    assert (d.run().dead, len(channel.calls)) == (1, 2)  # trigger dead, resolve sent
+    assert store.retry_outbox(None, T0) == 1
+    report = d.run()
+    assert (report.sent, report.skipped, len(channel.calls)) == (0, 1, 2)
+    trigger = store.get_notification(trigger_id)
+    assert trigger.status == DeliveryStatus.SUPPRESSED and f"notification {resolve_id}" in trigger.last_error
