@@ -59,3 +59,21 @@ def test_rate_limits_and_server_errors_are_retried_then_delivered(kind):
         channel.close()
     finally:
         peer.close()
+
+
+@pytest.mark.parametrize("kind", list(PEERS))
+def test_a_redirect_is_not_taken_for_a_delivery(kind):
+    # the client does not follow redirects (it would re-send secrets to another host), so a 3xx
+    # means nothing was delivered: it must not be marked sent, and retrying the same URL cannot help
+    peer = PEERS[kind]()
+    try:
+        type_, options = _options(kind, peer)
+        cls = CHANNELS.get(type_)
+        channel = cls("c", cls.Options.model_validate(options))
+        peer.fail_next(301, {"Location": "https://moved.example/new?token=x"}, "")
+        with pytest.raises(PermanentDeliveryError, match=r"HTTP 301 .*https://moved\.example/new"):
+            channel.deliver(incident_notification("trigger"))
+        assert _received(kind, peer) == 0
+        channel.close()
+    finally:
+        peer.close()
