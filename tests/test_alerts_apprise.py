@@ -61,3 +61,10 @@ def test_a_failing_service_is_retried(peer):
 def test_unknown_apprise_urls_are_rejected_when_the_config_loads():
     with pytest.raises(ValueError, match="not an apprise URL"):
         CHANNELS.get("apprise").Options.model_validate({"urls": ["nosuchscheme://x"]})
+
+
+def test_base_url_is_refused_rather_than_silently_ignored():
+    # apprise URLs carry their own endpoints: a base_url would be dropped without a word
+    with pytest.raises(ValueError, match="base_url does not apply to apprise"):
+        CHANNELS.get("apprise").Options.model_validate({"urls": ["json://127.0.0.1:9/notify"],
+                                                        "base_url": "http://127.0.0.1:9"})

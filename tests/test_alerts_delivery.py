@@ -134,3 +134,49 @@ def test_a_crashing_channel_does_not_stop_the_others(store):
     store.enqueue([Notification(None, c, n.kind, n.payload, n.dedup_key, incident_id=7) for c in ("broken", "ok")], T0)
     report = d.run()
     assert (report.sent, report.failed) == (1, 1) and len(ok.calls) == 1
+
+
+def test_a_dead_trigger_retried_after_its_resolve_went_out_does_not_reopen_the_page(store):
+    # the trigger was dead-lettered while the receiver was down, the resolve got through later;
+    # `monitor outbox retry --all` must not page now for an incident that is over
+    channel = Scripted(errors=[PermanentDeliveryError("HTTP 400")])
+    d, _ = dispatcher(store, {"c": channel})
+    incident = store.insert_incident(sample_incident(incident_id=None), T0)
+    trigger_id, resolve_id = store.enqueue(
+        [Notification(None, "c", n.kind, n.payload, n.dedup_key, incident_id=incident.id)
+         for n in (incident_notification("trigger"), incident_notification("resolve"))], T0)
+    assert (d.run().dead, len(channel.calls)) == (1, 2)  # trigger dead, resolve sent
+    assert store.retry_outbox(None, T0) == 1
+    report = d.run()
+    assert (report.sent, report.skipped, len(channel.calls)) == (0, 1, 2)
+    trigger = store.get_notification(trigger_id)
+    assert trigger.status == DeliveryStatus.SUPPRESSED and f"notification {resolve_id}" in trigger.last_error
+
+
+def test_a_channel_secret_from_the_environment_never_reaches_logs_or_the_outbox(store, monkeypatch, caplog):
+    import logging
+
+    from alert_peers import SlackPeer
+
+    from monitor.logging import SecretFilter
+
+    peer = SlackPeer()
+    try:
+        monkeypatch.setenv("SLACK_HOOK_FOR_TEST", peer.webhook_url)
+        cls = CHANNELS.get("slack")
+        slack = cls("chat", cls.Options.model_validate({"webhook_url_env": "SLACK_HOOK_FOR_TEST"}))
+        d, clock = dispatcher(store, {"chat": slack})
+        n = incident_notification()
+        store.enqueue([Notification(None, "chat", n.kind, n.payload, n.dedup_key, incident_id=7)], T0)
+        caplog.handler.addFilter(SecretFilter())
+        peer.fail_next(500, body=f"upstream could not reach {peer.webhook_url}")  # a receiver echoing the URL
+        with caplog.at_level(logging.DEBUG):
+            assert d.run().failed == 1
+            clock.advance_to(T0 + timedelta(minutes=1))
+            assert d.run().sent == 1
+        secret = peer.WEBHOOK.rsplit("/", 1)[1]
+        assert "HTTP Request: POST" in caplog.text and "500" in caplog.text  # httpx and the worker did log...
+        assert secret not in caplog.text  # ...with the webhook URL masked
+        assert all(secret not in (row.last_error or "") for row in store.list_outbox())
+    finally:
+        peer.close()

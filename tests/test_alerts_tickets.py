@@ -138,3 +138,13 @@ def test_github_rate_limit_is_retried_after_the_reset(gh_peer):
     with pytest.raises(PermanentDeliveryError, match="Bad credentials"):
         bad.deliver(incident_notification())
     assert json.loads(gh_peer.requests[0].body)["title"].startswith("[FIRING] HIGH:")
+
+
+def test_github_body_does_not_let_html_entities_spell_mentions_or_references(gh_peer):
+    # Markdown decodes entities: `&commat;alice` renders as @alice (a mention), `&num;12` as #12
+    gh = channel("github", base_url=gh_peer.url, repo="acme/support", token="ghp_test_token")
+    gh.deliver(incident_notification("trigger", title="&commat;alice &num;12 &#64;bob &amp; co"))
+    body = gh_peer.issues[1]["body"]
+    assert "\\&commat;alice" in body and "\\&num;12" in body and "\\&amp; co" in body
+    for entity in ("&commat;", "&num;", "&amp;"):
+        assert entity not in body.replace("\\" + entity, "")

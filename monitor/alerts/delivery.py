@@ -21,7 +21,7 @@ from typing import Mapping
 from ..clock import Clock
 from ..errors import DeliveryError, PermanentDeliveryError
 from ..logging import scrub
-from ..models import Notification
+from ..models import Notification, NotificationKind
 from ..store import SqliteStore
 from .base import Channel, Unsupported
 
@@ -67,6 +67,15 @@ class Dispatcher:
     def deliver_one(self, notification: Notification, report: DeliveryReport) -> None:
         assert notification.id is not None
         channel = self.channels.get(notification.channel)
+        if notification.incident_id is not None and notification.kind != NotificationKind.RESOLVE:
+            # a dead letter retried after the incident's resolve went out would open a page
+            # (or an issue, a "firing" message) that nothing would ever close
+            resolve_id = self.store.later_resolve_sent(notification)
+            if resolve_id is not None:
+                self.store.mark_suppressed(notification.id, f"not sent: the incident's resolve (notification "
+                                                            f"{resolve_id}) already went out to this channel")
+                report.skipped += 1
+                return
         try:
             if channel is None:
                 why = self.unavailable.get(notification.channel, "it is not defined under channels")

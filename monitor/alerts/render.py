@@ -101,7 +101,8 @@ def no_mentions(text: str) -> str:
 
 def markdown_body(a: AlertView, limit: int | None = None) -> str:
     def esc(text: str) -> str:
-        return no_mentions(escape_markdown(single_line(text)))
+        # `\&` too: Markdown decodes entities, so `&commat;x` or `&num;12` would spell a mention or a reference
+        return no_mentions(escape_markdown(single_line(text))).replace("&", "\\&")
 
     parts = [f"**{esc(headline(a))}**"]
     if a.description:

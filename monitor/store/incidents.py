@@ -186,6 +186,14 @@ class IncidentsMixin:
                                       (notification_id,)).fetchone()
         return row_to_notification(row) if row else None
 
+    def later_resolve_sent(self, notification: Notification) -> int | None:
+        """The id of a resolve already sent to this channel for this incident after `notification`."""
+        row = self._cx.conn().execute(
+            "SELECT id FROM outbox WHERE incident_id = ? AND channel = ? AND kind = 'resolve' AND status = 'sent' "
+            "AND id > ? ORDER BY id LIMIT 1", (notification.incident_id, notification.channel,
+                                               notification.id)).fetchone()
+        return row[0] if row else None
+
     def mark_suppressed(self, notification_id: int, reason: str) -> None:
         """Keep a notification for the record without sending it (a channel that cannot take it)."""
         with self._cx.transaction() as conn:

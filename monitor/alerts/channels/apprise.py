@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal, Mapping
 
 import apprise
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ...errors import DeliveryError
 from ..base import Channel, ChannelOptions
@@ -33,6 +33,12 @@ class AppriseOptions(ChannelOptions):
             if apprise.Apprise.instantiate(url.get_secret_value()) is None:
                 raise ValueError(f"urls.{i}: not an apprise URL that apprise can load (see the apprise wiki)")
         return urls
+
+    @model_validator(mode="after")
+    def _no_base_url(self) -> "AppriseOptions":
+        if self.base_url is not None:
+            raise ValueError("base_url does not apply to apprise: each entry of urls names its own endpoint")
+        return self
 
 
 class AppriseChannel(Channel):

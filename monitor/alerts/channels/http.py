@@ -1,6 +1,6 @@
 """HTTP for channels: httpx with timeouts always, and receivers' answers sorted into
 retry-later (429 with its Retry-After, 408, 5xx, timeouts, network errors) and give-up
-(any other 4xx: retrying the same request cannot help)."""
+(any other 4xx, and 3xx: redirects are not followed, so nothing was delivered)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,14 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 def check_response(response: httpx.Response, what: str, rate_limit_403: bool = False) -> None:
     """Raise the right DeliveryError for a failed response; return quietly on success."""
     code = response.status_code
-    if code < 400:
+    if code < 300:
         return
+    if code < 400:
+        # redirects are not followed (secrets would go to another host), so nothing was delivered:
+        # never take it for success, and retrying the same URL cannot help
+        where = response.headers.get("location", "").split("?")[0][:200] or "an unnamed location"
+        raise PermanentDeliveryError(f"{what}: HTTP {code} redirect to {where}: configure the final URL "
+                                     "(redirects are not followed)")
     body = " ".join(response.text[:300].split())
     detail = f"{what}: HTTP {code}" + (f": {body}" if body else "")
     limited = code == 429 or (rate_limit_403 and code == 403 and (
