@@ -351,6 +351,22 @@ def test_the_token_never_reaches_logs_cursor_or_posts(server, caplog):
     assert TOKEN not in json.dumps(cursor) and all(TOKEN not in json.dumps(dict(p.meta)) for p in posts_of(batches))
 
 
+def test_the_token_is_masked_in_any_library_log_line(server):
+    """Not only tweepy's request log: once the source has read the token, the project's log
+    scrubber (installed by setup_logging on the root handler) masks it wherever it appears."""
+    from monitor.logging import MASK, SecretFilter
+
+    x = RecentSearch(server)
+    context, _ = make_context()
+    x.add(1, 1, context.clock.now())
+    _, _, error = run(source(server, context))
+    assert error is None
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1,
+                               "sent headers %s", ({"Authorization": f"Bearer {TOKEN}"},), None)
+    assert SecretFilter().filter(record)
+    assert TOKEN not in record.getMessage() and MASK in record.getMessage()
+
+
 def test_html_entities_in_tweet_text_are_decoded(server):
     page = {"data": [tweet(5, datetime(2025, 3, 1, 12, tzinfo=timezone.utc), "fees &amp; limits &lt;3 &gt;_&lt;")],
             "includes": PAGE1["includes"], "meta": {"result_count": 1, "newest_id": "5", "oldest_id": "5"}}

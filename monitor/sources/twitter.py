@@ -27,6 +27,7 @@ import tweepy
 from pydantic import Field
 
 from ..errors import SourceAuthError, SourceError, SourceRateLimited, SourceUnavailable
+from ..logging import register_secrets
 from ..models import Post
 from .base import SOURCES, Batch, Source
 from .common import Duration, HttpSourceOptions, apply_expected_period, context_sleep
@@ -226,6 +227,7 @@ class TwitterSource(Source):
                 f"X API {ENDPOINT}: no bearer token: environment variable "
                 f"{self.options.bearer_token_env} is not set"
             )
+        register_secrets({token})  # masked in every log line, whichever library writes it
         client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False)
         client.user_agent = f"{self.options.user_agent or self.context.user_agent} {client.user_agent}"
         original = client.session.request
