@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .detect.base import DetectBatch, DetectContext
 from .detect.counting import series_points
 from .errors import ConfigError, MonitorError, SourceError
+from .logging import scrub
 from .models import Finding, Recovery
 from .sources.base import SOURCES, Source, SourceContext
 from .store import IngestResult
@@ -89,6 +90,9 @@ class Pipeline:
             log.exception("source %s crashed", entry.name)
             result.error = f"unexpected {type(exc).__name__}: {exc}"
         result.seconds = time.monotonic() - started
+        # Messages may quote a configured address with a secret in it (a private feed's key).
+        result.error = scrub(result.error) if result.error else None
+        note = scrub(note) if note else None
         self.store.record_run(entry.name, source_type, self.app.clock.now(), result.ingest.inserted,
                               error=result.error, note=note)
         if result.error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import yaml
@@ -127,3 +128,48 @@ def test_a_failing_source_does_not_stop_the_others_and_silence_shows_as_stale(tm
         store.close()
     status = {s["name"]: s for s in json.loads(run("status", "--json", "--config", config).output)["sources"]}
     assert status["okx-app-store"]["stale"] and not status["broken-feed"]["stale"]
+
+
+SECRET = "k3y-s3cr3t-0451"
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Forum</title><link>https://forum.example.com/</link>
+<item><title>Withdrawal stuck</title><guid>https://forum.example.com/t/1</guid>
+<link>https://forum.example.com/t/1</link><pubDate>{date}</pubDate>
+<description>&lt;p&gt;Pending for two days&lt;/p&gt;</description></item>
+</channel></rss>"""
+
+
+def test_a_secret_in_a_feed_address_reaches_neither_the_database_nor_the_output(tmp_path, server, monkeypatch):
+    """A private feed (Discourse api_key, Reddit's private feed token) keeps its key in an env
+    variable; the request carries it, but cursors, posts, health rows and messages do not."""
+    monkeypatch.setenv("FORUM_KEY", SECRET)
+    date = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    asked = []
+
+    def feed(request):
+        asked.append(request.query.get("api_key"))
+        return Reply(200, RSS.format(date=date), {"Content-Type": "application/rss+xml"})
+
+    server.route("GET", "/latest.rss", feed, Reply(200, "<html>login</html>", {"Content-Type": "text/html"}))
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"storage: {{path: {tmp_path / 'm.db'}}}\n"
+        "sources:\n"
+        "  - name: private-forum\n"
+        "    type: rss\n"
+        "    options:\n"
+        f"      url: {server.base_url}/latest.rss?api_key=${{FORUM_KEY}}\n"
+        "      retries: 0\n"
+        "      politeness_delay_s: 0\n")
+    first = run("run", "--once", "--config", str(path))
+    assert "private-forum: ok: 1 new" in first.output and asked == [[SECRET]]
+    second = run("run", "--once", "--config", str(path))
+    assert "private-forum: FAILED" in second.output and "api_key=" in second.output
+    tried = run("sources", "test", "private-forum", "--config", str(path))
+    assert "not a readable RSS/Atom document" in tried.output
+    for output in (first.output, second.output, tried.output):
+        assert SECRET not in output
+
+    dump = "\n".join(sqlite3.connect(tmp_path / "m.db").iterdump())
+    assert "Withdrawal stuck" in dump and "not a readable RSS/Atom document" in dump
+    assert SECRET not in dump

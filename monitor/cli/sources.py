@@ -8,6 +8,7 @@ import click
 
 from ..errors import SourceError
 from ..jsonl import post_to_object
+from ..logging import scrub
 from ..pipeline import build_source
 from ..sources import preview
 from ..text.escape import strip_controls
@@ -73,8 +74,8 @@ def test_source(name: str, limit: int, from_cursor: bool, as_json: bool) -> None
 
 def _plain(text: str) -> str:
     """Text from the internet (ids, names, posts, server answers) for a terminal: one line, no
-    control characters, so a post cannot inject escape sequences."""
-    return " ".join(strip_controls(text).split())
+    control characters, so a post cannot inject escape sequences; secrets masked."""
+    return " ".join(scrub(strip_controls(text)).split())
 
 
 COMMANDS = [sources_group]
