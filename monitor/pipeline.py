@@ -92,6 +92,9 @@ class Pipeline:
         if result.error:  # error texts quote URLs, which may carry ${VAR} secrets: never store or print them
             result.error = scrub(result.error)
         result.seconds = time.monotonic() - started
+        # Messages may quote a configured address with a secret in it (a private feed's key).
+        result.error = scrub(result.error) if result.error else None
+        note = scrub(note) if note else None
         self.store.record_run(entry.name, source_type, self.app.clock.now(), result.ingest.inserted,
                               error=result.error, note=note)
         if result.error:

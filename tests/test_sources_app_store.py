@@ -251,6 +251,21 @@ def test_truncated_or_malformed_json_is_a_source_error(server, body):
     assert type(error) is SourceError and "malformed JSON" in str(error)
 
 
+def test_an_invalid_utf8_byte_spoils_one_character_not_the_page(server):
+    """A stray byte (a broken proxy, a cut multi-byte sequence) must not make the page unreadable:
+    the listing would fail at the same page on every run and collect nothing more."""
+    context, _ = make_context()
+    reviews = timeline(3, context.clock.now())
+    reviews[1]["content"]["label"] = "出金が遅い MARK"
+    body = feed(reviews).replace("MARK".encode(), b"\xe3\x81")  # half of a 3-byte character
+    server.route("GET", path(1), Reply(200, body, {"Content-Type": "application/json"}))
+    batches, _, error = run(source(server, context))
+    assert error is None
+    posts = posts_of(batches)
+    assert len(posts) == 3 and posts[0].text.endswith(MULTILINGUAL["ru"])
+    assert posts[1].text.startswith("出金が遅い ") and "\ufffd" in posts[1].text
+
+
 def test_429_short_retry_after_is_waited_long_one_ends_the_run(server):
     context, sleep = make_context()
     server.route(

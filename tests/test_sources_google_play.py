@@ -293,6 +293,22 @@ def test_importing_the_scraper_through_us_keeps_tls_verification_on():
     assert out.stdout.strip() == "ok"
 
 
+def test_tls_verification_is_restored_when_other_code_imported_the_scraper_first():
+    code = (
+        "import ssl\n"
+        "import google_play_scraper  # someone else's import: checks are now off\n"
+        "assert ssl._create_default_https_context is ssl._create_unverified_context\n"
+        "from monitor.sources import play_scraper\n"
+        "play_scraper.load()\n"
+        "ctx = ssl._create_default_https_context()\n"
+        "assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname, ssl._create_default_https_context\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
 def test_the_bare_library_import_does_disable_tls_checks():
     """The trap the loader guards against is real (so the test above can fail)."""
     code = (

@@ -325,6 +325,41 @@ def test_expired_next_token_restarts_the_walk_from_the_top(server):
     assert sorted(ids(batches)) == list(range(111, 130)) and cursor == {"since_id": "129"}
 
 
+def test_start_time_stays_within_the_seven_days_recent_search_serves(server):
+    """A walk left unfinished for more than a week (the machine was off) must not fail forever
+    with X's 400 for a start_time older than 7 days."""
+    context, _ = make_context()
+    x = RecentSearch(server)
+    x.add(30, 100, context.clock.now(), step=timedelta(minutes=1))
+
+    def strict(request):
+        start = request.query.get("start_time", [None])[0]
+        if start and start < (context.clock.now() - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"):
+            return Reply(400, json.dumps({"title": "Invalid Request", "errors": [{"message": (
+                f"Invalid 'start_time':'{start}'. 'start_time' must be on or after 7 days ago")}]}), JSON)
+        return x.respond(request)
+
+    server.reset_route("GET", PATH, strict)
+    _, cursor, error = run(source(server, context, max_results=10, max_pages=1))
+    assert error is None and cursor["walk"]["next_token"]  # the page cap left the walk open
+
+    context.clock.advance_to(context.clock.now() + timedelta(days=8))
+    x.add(5, 200, context.clock.now())
+    _, cursor, error = run(source(server, context, max_results=10, max_pages=5), cursor)
+    assert error is None, error  # the open walk ends (its older tweets are out of reach now)...
+    assert cursor == {"since_id": "129"}
+    earliest = (context.clock.now() - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert all(r.query["start_time"][0] >= earliest for r in x.requests[1:] if "start_time" in r.query)
+    batches, cursor, error = run(source(server, context, max_results=10, max_pages=5), cursor)
+    assert error is None and ids(batches) == [204, 203, 202, 201, 200]  # ...and the next one catches up
+    assert cursor == {"since_id": "204"}
+
+    # A first run asked to look back further than X keeps is clamped the same way.
+    fresh, _ = make_context(context.clock.now())
+    _, _, error = run(source(server, fresh, initial_lookback="10d"))
+    assert error is None
+
+
 def test_a_bad_query_is_reported(server):
     server.route(
         "GET",
@@ -349,6 +384,22 @@ def test_the_token_never_reaches_logs_cursor_or_posts(server, caplog):
     assert "Making API request" in caplog.text  # tweepy did log the request...
     assert TOKEN not in caplog.text and "Bearer ***" in caplog.text  # ...with the token masked
     assert TOKEN not in json.dumps(cursor) and all(TOKEN not in json.dumps(dict(p.meta)) for p in posts_of(batches))
+
+
+def test_the_token_is_masked_in_any_library_log_line(server):
+    """Not only tweepy's request log: once the source has read the token, the project's log
+    scrubber (installed by setup_logging on the root handler) masks it wherever it appears."""
+    from monitor.logging import MASK, SecretFilter
+
+    x = RecentSearch(server)
+    context, _ = make_context()
+    x.add(1, 1, context.clock.now())
+    _, _, error = run(source(server, context))
+    assert error is None
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1,
+                               "sent headers %s", ({"Authorization": f"Bearer {TOKEN}"},), None)
+    assert SecretFilter().filter(record)
+    assert TOKEN not in record.getMessage() and MASK in record.getMessage()
 
 
 def test_html_entities_in_tweet_text_are_decoded(server):

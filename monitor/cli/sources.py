@@ -8,8 +8,10 @@ import click
 
 from ..errors import SourceError
 from ..jsonl import post_to_object
+from ..logging import scrub
 from ..pipeline import build_source
 from ..sources import preview
+from ..text.escape import strip_controls
 from .common import CliError, common_options, get_config, open_app, table
 
 
@@ -55,19 +57,25 @@ def test_source(name: str, limit: int, from_cursor: bool, as_json: bool) -> None
     try:
         result = preview(source, cursor, limit=limit)
     except SourceError as exc:
-        raise CliError(f"{name}: {type(exc).__name__}: {exc}") from None
+        raise CliError(_plain(f"{name}: {type(exc).__name__}: {exc}")) from None
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {_plain(note)}", err=True)
     for post in result.posts:
         if as_json:
             click.echo(json.dumps(post_to_object(post), ensure_ascii=False))
             continue
         stars = "*" * post.rating if post.rating else ""
-        click.echo(f"{post.created_at:%Y-%m-%d %H:%M}Z {post.key} {stars} {post.author or ''}".rstrip())
-        body = " ".join(f"{post.title + ': ' if post.title else ''}{post.text}".split())
+        click.echo(_plain(f"{post.created_at:%Y-%m-%d %H:%M}Z {post.key} {stars} {post.author or ''}"))
+        body = _plain(f"{post.title + ': ' if post.title else ''}{post.text}")
         click.echo(f"    {body[:200]}")
     more = " (more available)" if result.truncated else ""
     click.echo(f"{len(result.posts)} post(s) fetched{more}; nothing was stored", err=True)
+
+
+def _plain(text: str) -> str:
+    """Text from the internet (ids, names, posts, server answers) for a terminal: one line, no
+    control characters, so a post cannot inject escape sequences; secrets masked."""
+    return " ".join(scrub(strip_controls(text)).split())
 
 
 COMMANDS = [sources_group]

@@ -108,7 +108,9 @@ class AppStoreSource(Source):
         if not response.content.strip():
             return [], 0  # Apple answers an empty body past the last page
         try:
-            data = json.loads(response.content)
+            # JSON is UTF-8; a stray invalid byte spoils one character, not the whole page (which
+            # would fail again on every run and stall the listing).
+            data = json.loads(response.content.decode("utf-8-sig", "replace"))
         except ValueError as exc:
             raise SourceError(f"{where}: malformed JSON ({exc})") from None
         if not isinstance(data, dict) or not isinstance(data.get("feed"), dict):

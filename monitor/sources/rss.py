@@ -24,6 +24,7 @@ import feedparser
 from pydantic import Field, field_validator
 
 from ..errors import SourceError, SourceRateLimited
+from ..logging import scrub
 from ..models import Post
 from .base import SOURCES, Batch, Source
 from .common import HttpSourceOptions, apply_expected_period, make_client
@@ -70,7 +71,7 @@ class RssSource(Source):
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[Batch]:
         stored = cursor.get("feeds") or {}
         feeds: dict[str, dict[str, Any]] = {
-            url: dict(stored.get(url) or {}) for url in self.options.url
+            url: dict(stored.get(scrub(url)) or {}) for url in self.options.url
         }
         failures: list[SourceError] = []
         for url in self.options.url:
@@ -79,7 +80,8 @@ class RssSource(Source):
             except SourceError as exc:
                 failures.append(exc)  # one broken feed must not hide the others
                 continue
-            yield Batch(posts, {"feeds": {u: dict(state) for u, state in feeds.items()}}, note)
+            # Stored addresses have secrets masked (a private feed's key comes from the environment).
+            yield Batch(posts, {"feeds": {scrub(u): dict(state) for u, state in feeds.items()}}, note)
         if failures:
             raise _combined(failures)
 
@@ -152,7 +154,7 @@ class RssSource(Source):
             text = _clean(entry.get("summary"), (entry.get("summary_detail") or {}).get("type"))
         title = _clean(entry.get("title"), (entry.get("title_detail") or {}).get("type")) or None
         created_at, estimated = _entry_time(entry, fetched_at)
-        meta: dict[str, Any] = {"feed_url": feed_url}
+        meta: dict[str, Any] = {"feed_url": scrub(feed_url)}
         tags = [t.get("label") or t.get("term") for t in entry.get("tags") or []]
         tags = [t for t in tags if t]
         if tags:

@@ -27,6 +27,7 @@ import tweepy
 from pydantic import Field
 
 from ..errors import SourceAuthError, SourceError, SourceRateLimited, SourceUnavailable
+from ..logging import register_secrets
 from ..models import Post
 from .base import SOURCES, Batch, Source
 from .common import Duration, HttpSourceOptions, apply_expected_period, context_sleep
@@ -38,6 +39,9 @@ TWEET_FIELDS = ["author_id", "conversation_id", "created_at", "lang", "public_me
 USER_FIELDS = ["username", "name", "public_metrics", "verified"]
 NO_LANGUAGE = {"und", "qme", "qht", "qam", "qct", "zxx", "art"}  # X's codes for "no language"
 MAX_RATE_LIMIT_WAITS = 3
+# Recent search only accepts a start_time within the last 7 days (HTTP 400 otherwise); keep a
+# margin for clock skew between us and X.
+RECENT_WINDOW = timedelta(days=7) - timedelta(minutes=10)
 
 
 class TwitterOptions(HttpSourceOptions):
@@ -120,7 +124,7 @@ class TwitterSource(Source):
         if since_id:
             params["since_id"] = since_id
         if walk.get("start_time"):
-            params["start_time"] = walk["start_time"]
+            params["start_time"] = self._within_window(walk["start_time"])
         if walk.get("next_token"):
             params["next_token"] = walk["next_token"]
 
@@ -164,6 +168,13 @@ class TwitterSource(Source):
                 self._sleep(self._backoff(failures - 1))
             except tweepy.HTTPException as exc:
                 raise SourceError(f"X API {ENDPOINT}: {_api_message(exc)}") from None
+
+    def _within_window(self, start_time: str) -> str:
+        """`start_time`, moved up to the oldest time recent search still serves: a walk left
+        unfinished for a week (or a lookback over 7 days) would otherwise fail on every run."""
+        earliest = self.context.clock.now() - RECENT_WINDOW
+        start = datetime.strptime(start_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return max(start, earliest).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter, as in HttpClient: uniform in [0, min(30 s, backoff * 2**attempt)]."""
@@ -226,6 +237,7 @@ class TwitterSource(Source):
                 f"X API {ENDPOINT}: no bearer token: environment variable "
                 f"{self.options.bearer_token_env} is not set"
             )
+        register_secrets({token})  # masked in every log line, whichever library writes it
         client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False)
         client.user_agent = f"{self.options.user_agent or self.context.user_agent} {client.user_agent}"
         original = client.session.request
