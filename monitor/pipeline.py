@@ -89,10 +89,8 @@ class Pipeline:
         except Exception as exc:  # a bug in one source must not stop the others
             log.exception("source %s crashed", entry.name)
             result.error = f"unexpected {type(exc).__name__}: {exc}"
-        if result.error:  # error texts quote URLs, which may carry ${VAR} secrets: never store or print them
-            result.error = scrub(result.error)
         result.seconds = time.monotonic() - started
-        # Messages may quote a configured address with a secret in it (a private feed's key).
+        # error texts and notes quote URLs, which may carry ${VAR} secrets: never store or print them
         result.error = scrub(result.error) if result.error else None
         note = scrub(note) if note else None
         self.store.record_run(entry.name, source_type, self.app.clock.now(), result.ingest.inserted,
