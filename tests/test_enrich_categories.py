@@ -68,6 +68,14 @@ def test_word_boundaries_and_case_width_folding(cat: Categorizer) -> None:
     assert "security" in names(cat, "my account was HACKED")
 
 
+
+def test_turkish_capitals_fold_like_lower_case(cat: Categorizer) -> None:
+    # casefold keeps dotless ı and turns İ into i + a combining dot: both fold to a plain i here
+    assert names(cat, "PARA ÇEKEMİYORUM")[0] == names(cat, "para çekemiyorum")[0] == "deposit_withdrawal"
+    assert "account" in names(cat, "GİRİŞ YAPAMIYORUM")
+    assert "security" in names(cat, "HESABIM HACKLENDİ")
+
+
 def test_negative_sentiment_suppresses_sarcastic_praise(cat: Categorizer) -> None:
     assert "praise" in names(cat, "great job, thanks for nothing")  # the lexicon alone is fooled
     result = cat.categorize("great job, thanks for nothing", sentiment_score=-0.8)

@@ -57,3 +57,15 @@ def test_no_false_alarms(text: str) -> None:
 def test_hostile_input() -> None:
     assert find_sensitive("\ud800 broken \udfff") == ()
     assert mask_sensitive("a" * 100_000) == "a" * 100_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call me +44 7700 900123, 2fa code 123456",  # the phone's last digits sit before "2fa"
+        "order 654321 2fa code 123456",  # a number before the code word must not swallow it
+    ],
+)
+def test_a_code_after_another_number_next_to_the_code_word_is_masked(text: str) -> None:
+    assert "otp" in find_sensitive(text)
+    assert mask_sensitive(text).endswith("2fa code [code]")

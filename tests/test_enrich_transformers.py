@@ -67,3 +67,33 @@ def test_missing_model_error_names_it(tmp_path: Path, monkeypatch: pytest.Monkey
         TransformersBackend(SentimentSettings(backend="transformers", model="no-such-org/no-such-model"))
     with pytest.raises(EnrichmentError, match="not a model directory"):
         TransformersBackend(SentimentSettings(backend="transformers", model=str(tmp_path / "nothing-here")))
+
+
+CACHED_LOAD = """
+import os, sys
+from monitor.enrich.hf import TransformersBackend
+from monitor.enrich.settings import SentimentSettings
+backend = TransformersBackend(SentimentSettings(backend="transformers", model="tiny-org/tiny-sentiment"))
+results = backend.analyse(["great app", "bad update"], ["en", "en"])
+print(backend.description, os.environ.get("HF_HUB_OFFLINE"), len(results))
+"""
+
+
+def test_hub_id_loads_offline_from_the_hugging_face_cache(tiny_model: Path, tmp_path: Path) -> None:
+    """A hub id already in the cache loads with no network (in a fresh process: the hub reads
+    HF_HOME when imported, and the backend sets HF_HUB_OFFLINE for the process)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    repo = tmp_path / "hf-home" / "hub" / "models--tiny-org--tiny-sentiment"
+    shutil.copytree(tiny_model, repo / "snapshots" / "0123456789abcdef")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123456789abcdef")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    # any attempt to reach the hub fails at once on a closed loopback port instead of going out
+    env.update(HF_HOME=str(tmp_path / "hf-home"), HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
+    done = subprocess.run([sys.executable, "-c", CACHED_LOAD], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-3:] == ["transformers:tiny-org/tiny-sentiment", "1", "2"]

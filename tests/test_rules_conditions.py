@@ -43,6 +43,8 @@ def rule_matches(tmp_path, match_yaml: str, item) -> bool:
     ("{ko: [해킹]}", "계정해킹", False),  # ... but it must start a word
     ("{ko: ['*해킹*']}", "계정해킹당함", True),
     ("{tr: [hacklen]}", "hesabım hacklendi", True),  # Turkish: prefix by default
+    ("{tr: ['hesabım hacklendi']}", "HESABIM HACKLENDİ", True),  # Turkish capitals: I and İ fold to i
+    ("{tr: ['hesabım hacklendi']}", "hesabim hacklendi", True),  # ... and ı typed as i on other keyboards
     ("{ru: ['взлом*']}", "Аккаунт ВЗЛОМАЛИ", True),  # Cyrillic case folds
     ("{ru: [взлом]}", "взломали", False),
     ("{vi: ['bị hack']}", "Tài khoản BỊ HACK rồi", True),

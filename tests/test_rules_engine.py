@@ -210,6 +210,24 @@ def test_new_term_waits_for_history_then_fires_once_per_term(tmp_path):
     assert len(finding_times(app)) == 2
 
 
+
+def test_new_term_ignore_list_is_folded_like_the_text(tmp_path):
+    from monitor.detect.rules.engine import series_points
+    from monitor.detect.rules.state import term_series
+    from rules_helpers import enriched, ruleset_from
+
+    ruleset = ruleset_from(tmp_path, """\
+    rules:
+      - id: t
+        title: T
+        type: new_term
+        extract: [hashtags]
+        ignore: ["#HESABIM", "ＯＫＸＳＣＡＭ"]
+    """)
+    item = enriched("#hesabım #okxscam #newthing")
+    counted = [p.series for p in series_points(ruleset.get("t"), item, ruleset.context(item), 0, "a")]
+    assert counted == [term_series("t", "#newthing")]
+
 def test_average_rating_drop_for_a_version(tmp_path):
     app = rules_app(tmp_path, """\
     rules:

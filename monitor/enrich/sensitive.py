@@ -35,7 +35,8 @@ _OTP_CONTEXT = (
 )
 _OTP = re.compile(
     rf"(?:{_OTP_CONTEXT})\W{{0,3}}(?:\w+\W+){{0,3}}?(?<!\d)(\d{{4,8}}|\d{{3}}[ -]\d{{3}})(?!\d)"
-    rf"|(?<!\d)(\d{{6}}|\d{{3}}[ -]\d{{3}})(?!\d)\W{{0,3}}(?:is\s+(?:my|the)\s+)?(?:{_OTP_CONTEXT})",
+    # the code word after a code is only looked at, not consumed: it may introduce the next code
+    rf"|(?<!\d)(\d{{6}}|\d{{3}}[ -]\d{{3}})(?!\d)(?=\W{{0,3}}(?:is\s+(?:my|the)\s+)?(?:{_OTP_CONTEXT}))",
     re.IGNORECASE,
 )
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}[\s.-]?(?:\(?\d{1,4}\)?[\s.-]?){2,5}\d{2,4}(?!\d)")

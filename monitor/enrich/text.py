@@ -80,8 +80,15 @@ def strip_for_detection(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Case and width folding for matching: NFKC then casefold (full-width Ａ -> a, ß -> ss)."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """Case and width folding for matching: NFKC then casefold (full-width Ａ -> a, ß -> ss).
+
+    Turkish İ and ı both become a plain i: casefold turns İ into i + a combining dot and keeps
+    ı, so "GİRİŞ" and "HESABIM" would never meet the keywords "giriş" and "hesabım" (and users
+    without a Turkish keyboard type "hesabim" anyway)."""
+    text = unicodedata.normalize("NFKC", text)
+    if "\u0130" in text or "\u0131" in text:
+        text = text.replace("\u0130", "i").replace("\u0131", "i")
+    return text.casefold()
 
 
 # --- scripts -------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def compile_rule(src: RuleSource, ctx: CompileContext, bucket: timedelta) -> Com
         if spec.term_filter:
             rule.term_filter = ctx.regex(spec.term_filter, src.locate(("term_filter",)))
             rule.term_literals = required_literals(spec.term_filter)
-        rule.ignore_terms = frozenset(t.casefold().lstrip("#$@") for t in spec.ignore)
+        rule.ignore_terms = frozenset(normalize(t).lstrip("#$@") for t in spec.ignore)  # as terms are
     check_rule(src, bucket, ctx.problems)
     return rule
 

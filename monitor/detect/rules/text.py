@@ -24,6 +24,9 @@ import ahocorasick
 # invisible characters (used to dodge filters) go; typographic quotes become ASCII ones, so that
 # "can’t" typed on a phone matches the keyword "can't"
 _FOLD = {**dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None),
+         # Turkish İ and ı: casefold gives i + a combining dot and keeps ı, so "HESABIM" would
+         # never meet "hesabım" (and many users type "hesabim"): both become a plain i
+         ord("\u0130"): "i", ord("\u0131"): "i",
          **dict.fromkeys(map(ord, "\u2018\u2019\u201b\u02bc\u2032\u00b4`"), "'"),
          **dict.fromkeys(map(ord, "\u201c\u201d\u201f\u2033"), '"')}
 _SPACES = re.compile(r"\s+")
