@@ -155,6 +155,27 @@ def test_latest_fire_time(cron, tz, now, expected):
     assert latest_fire_time(cron, tz, parse(now)).tzinfo == timezone.utc
 
 
+@pytest.mark.parametrize("cron,now,expected", [
+    ("30 1 * * *", "2026-11-01T06:45:00Z", "2026-11-01T06:30:00Z"),  # 01:30 EST, the second 01:30 that night
+    ("30 1 * * *", "2026-11-01T06:29:00Z", "2026-11-01T05:30:00Z"),  # 01:30 EDT
+    ("30 1 * * *", "2026-11-02T06:00:00Z", "2026-11-01T06:30:00Z"),
+    ("*/15 * * * *", "2026-11-01T06:50:00Z", "2026-11-01T06:45:00Z"),  # inside the repeated hour
+    ("30 2 * * *", "2026-03-08T12:00:00Z", "2026-03-08T07:30:00Z"),  # 02:30 does not exist: 03:30 EDT
+])
+def test_latest_fire_time_when_daylight_saving_changes(cron, now, expected):
+    """New York's clocks go back on 2026-11-01 (01:00-02:00 twice) and forward on 2026-03-08."""
+    import threading
+
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    answer = []
+    worker = threading.Thread(target=lambda: answer.append(latest_fire_time(cron, "America/New_York", parse(now))),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "latest_fire_time never returned"
+    assert answer == [parse(expected)]
+
+
 def test_digest_settings_validation():
     from pydantic import ValidationError
 

@@ -226,6 +226,17 @@ def test_chinese_charts_never_draw_missing_glyphs(outputs, monkeypatch, font):
     assert charts["volume"].alt == expected
 
 
+def test_chart_labels_from_stores_are_not_parsed_as_math(outputs):
+    """An app version is store text: "$\\evil$" in it once made matplotlib raise and the digest fail."""
+    from dataclasses import replace
+
+    digest = outputs["en"].digest
+    hostile = [replace(row, version=f"{row.version} $\\evil{{x}}$ $$") for row in digest.ratings.versions]
+    charts = charts_module.render_charts(replace(digest, ratings=replace(digest.ratings, versions=hostile)),
+                                         Translator("en", "UTC"))
+    assert charts["ratings"].png.startswith(b"\x89PNG")
+
+
 def test_unknown_format_is_an_error(outputs):
     with pytest.raises(ValueError, match="unknown digest format"):
         outputs["en"].render("pdf")

@@ -152,6 +152,34 @@ def test_spike_fires_and_its_recovery_resolves_the_incident(tmp_path):
     assert incident.summary["resolved_because"] == "back to baseline"
 
 
+def test_spike_findings_per_group_are_the_same_however_the_replay_is_cut(tmp_path):
+    """Spike states live in the store per group: a pass per few posts, one pass, or a restarted
+    engine judge the same buckets the same way."""
+    rules = SPIKE.replace("match:", "group_by: [source]\n    match:")
+    quiet = [post_line(f"{src}{i}", "NEG meh", minutes=i * 15 + k, source=src)
+             for k, src in enumerate(("play", "x")) for i in range(4 * 24 * 2)]
+    surge = [post_line(f"s{i}", "NEG down again", minutes=2 * 1440 + 60 + i * 0.1, source="x") for i in range(40)]
+    after = [post_line(f"a{i}", "NEG meh", minutes=2 * 1440 + 120 + i * 15, source=src)
+             for src in ("play", "x") for i in range(16)]
+    lines = sorted(quiet + surge + after, key=lambda line: json.loads(line)["created_at"])
+
+    def outcome(app):
+        return (sorted(finding_times(app), key=lambda f: (f[0], sorted(f[1].items()))),
+                sorted((i.key, i.state.value, i.first_seen) for i in app.store.list_incidents()))
+
+    one_pass = rules_app(tmp_path / "a", rules)
+    feed(one_pass, lines, chunk_size=100_000)
+    small = rules_app(tmp_path / "b", rules)
+    feed(small, lines, chunk_size=25)
+    restarted = rules_app(tmp_path / "c", rules)
+    feed(restarted, lines[:300])
+    restarted._detectors = [build_rule_engine(restarted)]  # a new engine with no memory
+    feed(restarted, lines[300:])
+    expected = outcome(one_pass)
+    assert expected[0] and {tuple(g.items()) for _, g in expected[0]} == {(("source", "x"),)}
+    assert outcome(small) == expected and outcome(restarted) == expected
+
+
 FLATLINE = """\
 rules:
   - id: silent

@@ -120,6 +120,15 @@ def test_bad_value_names_file_line_and_column(tmp_path):
     assert nan.exit_code == 2 and "<stdin>: line 2: column 'value': 'nan' is not a finite number" in nan.output
 
 
+def test_rows_before_a_bad_row_are_written_even_before_the_spacing_is_known(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("timestamp,value\n2024-03-04 00:00:00,1\n2024-03-04 00:05:00,n/a\n")
+    result = CliRunner().invoke(spikes, ["--input", str(path)])  # no --bucket: row 1 waits for row 2's time
+    assert result.exit_code == 2 and "line 3: column 'value'" in result.stderr
+    assert rows(result.stdout) == [["timestamp", "value", "anomaly_score", "is_spike"],
+                                   ["2024-03-04 00:00:00", "1", "0.000000", "0"]]
+
+
 def test_short_row_and_unknown_setting_and_missing_file(tmp_path):
     short = CliRunner().invoke(spikes, ["--input", "-"], input="timestamp,value\n2024-03-04 00:00:00\n")
     assert short.exit_code == 2 and "<stdin>: line 2: 1 fields, the header has 2" in short.output

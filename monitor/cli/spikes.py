@@ -190,19 +190,25 @@ def detect_rows(rows: Iterable[Row], settings: dict) -> Iterator[tuple[Row, Spik
     """
     state: SeriesState | None = None
     pending: list[Row] = []
-    for row in rows:
-        if state is None:
-            pending.append(row)
-            spacing = _first_spacing(pending)
-            if "bucket" not in settings and spacing is None:
+    try:
+        for row in rows:
+            if state is None:
+                pending.append(row)
+                spacing = _first_spacing(pending)
+                if "bucket" not in settings and spacing is None:
+                    continue
+                state = SeriesState(SpikeParams(**({"bucket": spacing} | settings if spacing else settings)))
+                for i, early in enumerate(pending):
+                    result = update(state, early.when, early.value, early.authors)
+                    yield early, result if ("bucket" in settings or i == len(pending) - 1) else None
+                pending = []
                 continue
-            state = SeriesState(SpikeParams(**({"bucket": spacing} | settings if spacing else settings)))
-            for i, early in enumerate(pending):
-                result = update(state, early.when, early.value, early.authors)
-                yield early, result if ("bucket" in settings or i == len(pending) - 1) else None
-            pending = []
-            continue
-        yield row, update(state, row.when, row.value, row.authors)
+            yield row, update(state, row.when, row.value, row.authors)
+    except Exception:
+        # a bad row: the good rows before it are still written (unjudged when the spacing was not known)
+        for row in pending:
+            yield row, None
+        raise
     for row in pending:  # the input ended before two distinct times: nothing to judge
         yield row, None
 

@@ -109,8 +109,11 @@ def render_charts(digest: Digest, translator: Translator) -> dict[str, Chart]:
     t = chart_translator(translator)
     families = [cjk_font(), "DejaVu Sans"] if t.lang == "zh" else ["DejaVu Sans"]
     charts = {}
+    # text.parse_math off: labels carry text from stores (app versions), and "$...$" in one would
+    # be parsed as mathtext (an unknown command raises, and the whole digest would fail)
     with _lock, matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": families,
-                                       "font.size": 8, "axes.spines.top": False, "axes.spines.right": False}):
+                                       "font.size": 8, "axes.spines.top": False, "axes.spines.right": False,
+                                       "text.parse_math": False}):
         for name, draw, section in plans:
             fig = draw(section, t)
             charts[name] = Chart(name, _png(fig), t.t(f"chart.{name}"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,12 +157,16 @@ def latest_fire_time(cron: str, timezone: str, now: datetime) -> datetime | None
         fire = trigger.get_next_fire_time(None, now - lookback)
         if fire is None or fire > now:
             continue
-        last = fire
+        # In UTC: adding a second to a local time in the hour repeated when daylight saving ends
+        # moves it back an hour (the fold is lost), and this loop never ended.
+        last = fire.astimezone(UTC)
         while True:
             nxt = trigger.get_next_fire_time(last, last + timedelta(seconds=1))
             if nxt is None or nxt > now:
                 return last.astimezone(now.tzinfo)
-            last = nxt
+            if nxt.astimezone(UTC) <= last:  # never go backwards, whatever the trigger answers
+                raise RuntimeError(f"cron {cron!r} in {timezone}: no fire time after {last.isoformat()}")
+            last = nxt.astimezone(UTC)
     return None
 
 
