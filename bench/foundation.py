@@ -33,23 +33,23 @@ def make_posts(n: int) -> list:
     return [post_from_object(obj, lambda s: "file") for obj in generate(n, seed=3)]
 
 
-def bench_store(posts: list, tmp: Path) -> dict:
-    """Store.save_batch against hand-written executemany into the same schema (posts + FTS rows)."""
-    now = datetime.now(timezone.utc)
-    store = open_store(tmp / "store.db")
-    by_source: dict[str, list] = {}
-    for p in posts:
-        by_source.setdefault(p.source, []).append(p)
+ROUNDS = 3  # store and raw take turns, fresh databases each round; the best round of each counts
+
+
+def store_seconds(by_source: dict[str, list], path: Path, now: datetime) -> float:
+    store = open_store(path)
     started = time.perf_counter()
     for source, items in by_source.items():
         for i in range(0, len(items), CHUNK):
             store.save_batch(source, items[i : i + CHUNK], now)
-    store_s = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     store.close()
+    return seconds
 
-    raw_db = open_store(tmp / "raw.db")  # same schema, written by hand below
-    raw_db.close()
-    con = sqlite3.connect(tmp / "raw.db", isolation_level=None)
+
+def raw_seconds(by_source: dict[str, list], path: Path, now: datetime) -> float:
+    open_store(path).close()  # same schema, written by hand below
+    con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = NORMAL")
     started = time.perf_counter()
@@ -71,9 +71,27 @@ def bench_store(posts: list, tmp: Path) -> dict:
                             "meta_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             con.executemany("INSERT INTO posts_fts (rowid, body) VALUES (?, ?)", fts)
             con.execute("COMMIT")
-    raw_s = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     con.close()
-    return {"store": len(posts) / store_s, "raw": len(posts) / raw_s}
+    return seconds
+
+
+def bench_store(posts: list, tmp: Path) -> dict:
+    """Store.save_batch against hand-written executemany into the same schema (posts + FTS rows).
+
+    Disk and WAL checkpoints make single runs of either vary by a quarter on a shared machine, so
+    they take turns for ROUNDS rounds and each keeps its best."""
+    now = datetime.now(timezone.utc)
+    by_source: dict[str, list] = {}
+    for p in posts:
+        by_source.setdefault(p.source, []).append(p)
+    store_runs, raw_runs = [], []
+    for r in range(ROUNDS):
+        store_runs.append(store_seconds(by_source, tmp / f"store{r}.db", now))
+        raw_runs.append(raw_seconds(by_source, tmp / f"raw{r}.db", now))
+        print(f"store round {r + 1}: {len(posts) / store_runs[-1]:,.0f} posts/s, raw {len(posts) / raw_runs[-1]:,.0f}/s",
+              file=sys.stderr)
+    return {"store": len(posts) / min(store_runs), "raw": len(posts) / min(raw_runs)}
 
 
 def bench_replay(jsonl: Path, tmp: Path) -> dict:
@@ -89,27 +107,32 @@ def bench_replay(jsonl: Path, tmp: Path) -> dict:
 
 
 def bench_score(jsonl: Path, posts: list) -> dict:
+    """`monitor score` (a subprocess) against the bare calls in this process; they take turns for
+    2 rounds and each keeps its best, so a busy moment of the machine does not decide the ratio."""
     from monitor.enrich import build_enricher
 
     enricher = build_enricher()
     enricher.enrich(posts[:100])  # load models outside the timing
-    started = time.perf_counter()
-    for i in range(0, len(posts), 512):
-        enricher.enrich(posts[i : i + 512])
-    bare_enrich = len(posts) / (time.perf_counter() - started)
     texts, langs = [p.text for p in posts], [p.lang for p in posts]
-    started = time.perf_counter()
-    for i in range(0, len(posts), 512):
-        enricher.backend.analyse(texts[i : i + 512], langs[i : i + 512])  # the bare sentiment function
-    bare_sentiment = len(posts) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    with jsonl.open() as stdin:
-        proc = subprocess.run([sys.executable, "-m", "monitor", "score", "--no-rules"], stdin=stdin,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
-    return {"score": len(posts) / elapsed, "bare_enrich": bare_enrich, "bare_sentiment": bare_sentiment}
+    enrich_runs, sentiment_runs, score_runs = [], [], []
+    for _ in range(2):
+        started = time.perf_counter()
+        for i in range(0, len(posts), 512):
+            enricher.enrich(posts[i : i + 512])
+        enrich_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for i in range(0, len(posts), 512):
+            enricher.backend.analyse(texts[i : i + 512], langs[i : i + 512])  # the bare sentiment function
+        sentiment_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with jsonl.open() as stdin:
+            proc = subprocess.run([sys.executable, "-m", "monitor", "score", "--no-rules"], stdin=stdin,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        score_runs.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr)
+    n = len(posts)
+    return {"score": n / min(score_runs), "bare_enrich": n / min(enrich_runs), "bare_sentiment": n / min(sentiment_runs)}
 
 
 def main() -> None:
@@ -135,14 +158,14 @@ def main() -> None:
         "",
         "| measure | result | target |",
         "|---|---|---|",
-        f"| store insert (`save_batch`, {CHUNK}-post batches: dedup lookup, hashing, CJK index text, FTS) | "
+        f"| store insert (`save_batch`, {CHUNK}-post batches: dedup lookup, hashing, CJK index text, FTS; best of {ROUNDS} rounds) | "
         f"{store['store']:,.0f} posts/s | |",
-        f"| raw `sqlite3.executemany` of the same rows into the same tables, same run | {store['raw']:,.0f} posts/s | |",
+        f"| raw `sqlite3.executemany` of the same rows into the same tables, taking turns with the store (best of {ROUNDS}) | {store['raw']:,.0f} posts/s | |",
         f"| store / raw | **{ratio:.0%}** | at least 70% |",
         f"| `monitor replay` end to end (store, embedded enrichment, detection, delivery) | "
         f"**{replay['rate']:,.0f} posts/s** ({replay['seconds']:.0f} s) | |",
         f"| peak RSS of that replay | {replay['rss_mb']:,.0f} MB | |",
-        f"| `monitor score --no-rules` (a subprocess: JSON in/out, model load included) | {score['score']:,.0f} posts/s | |",
+        f"| `monitor score --no-rules` (a subprocess: JSON in/out, model load included; best of 2, taking turns with the bare calls) | {score['score']:,.0f} posts/s | |",
         f"| bare `Enricher.enrich` on the same posts, in process | {score['bare_enrich']:,.0f} posts/s | |",
         f"| score / bare enrichment | **{score['score'] / score['bare_enrich']:.0%}** | at least 80% |",
     ]

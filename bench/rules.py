@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     try:
         load_avg = os.getloadavg()[0]
-        lines += ["", f"Load average when the run ended: {load_avg:.1f} on {os.cpu_count()} cores (other jobs shared the "
-                      "machine); absolute rates move with it, the ratios come from runs taken in turns."]
+        lines += ["", f"Load average when the run ended: {load_avg:.1f} on {os.cpu_count()} cores; absolute rates move "
+                      "with the machine's load, the ratios come from runs taken in turns."]
     except OSError:
         pass
     body = "\n".join(lines)

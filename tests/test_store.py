@@ -173,3 +173,22 @@ def test_schema_migrations_are_recorded_and_reapplied_safely(tmp_path):
     assert {m for m, _ in names} == {"monitor.core", "monitor.alerts", "monitor.digest"}
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     s.close()
+
+
+def test_content_and_meta_hashes_never_change():
+    """Stored hashes decide whether a re-fetched post is an edit: a new hash spelling would turn
+    every known post into an 'edit' on its next fetch."""
+    from datetime import datetime, timezone
+
+    from monitor.models import Post
+    from monitor.store.posts import content_hash, meta_hash
+
+    full = Post(source_type="google_play", source="okx", external_id="r1", text="提现不到账 \U0001F621",
+                created_at=datetime(2026, 3, 2, tzinfo=timezone.utc), title="Bad", rating=1, url="https://x/1",
+                author="u", app_version="6.9.0", lang="zh")
+    bare = Post(source_type="rss", source="f", external_id="r2", text="plain",
+                created_at=datetime(2026, 3, 2, tzinfo=timezone.utc))
+    assert content_hash(full) == "cf67291480cf47950c53998a"
+    assert meta_hash(full, '{"k": 1}') == "d9a0ea7d211a98fa5f5f624b"
+    assert content_hash(bare) == "e4afe8803cecb29f5c21a98c"
+    assert meta_hash(bare, "{}") == "2a54e6538c00843a43975b46"

@@ -72,17 +72,23 @@ class PostQuery:
     limit: int = 50
 
 
-def _hash(*parts: Any) -> str:
-    joined = "\x1f".join("" if part is None else str(part) for part in parts)
+def _digest(joined: str) -> str:
     return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
+def _s(part: Any) -> str:
+    return "" if part is None else str(part)
+
+
+# Fields joined by \x1f, None as "". Stored hashes decide what counts as an edit, so this text
+# must never change (test_store pins it); f-strings because ingest hashes every post twice.
 def content_hash(post: Post) -> str:
-    return _hash(post.title, post.text, post.rating)
+    return _digest(f"{_s(post.title)}\x1f{_s(post.text)}\x1f{_s(post.rating)}")
 
 
 def meta_hash(post: Post, meta_json: str) -> str:
-    return _hash(post.url, post.author, post.app_version, post.lang, post.source_type, meta_json)
+    return _digest(f"{_s(post.url)}\x1f{_s(post.author)}\x1f{_s(post.app_version)}\x1f{_s(post.lang)}"
+                   f"\x1f{_s(post.source_type)}\x1f{meta_json}")
 
 
 def row_to_post(row: Sequence[Any]) -> Post:
