@@ -62,6 +62,27 @@ def test_reload_swaps_valid_rules_and_keeps_old_ones_on_a_broken_file(tmp_path):
     assert [r.id for r in engine.ruleset.rules] == ["a"] and app.store.warnings() == {}
 
 
+def test_an_emptied_file_keeps_its_rules_running(tmp_path):
+    app = rules_app(tmp_path, V2)
+    engine = rule_engine_of(app)
+    watcher = RuleWatcher(app, engine)
+    path = tmp_path / "rules.yaml"
+
+    rewrite(path, "")  # an editor truncates the file before writing the new text
+    assert watcher.check() is False
+    assert [r.id for r in engine.ruleset.rules] == ["a", "b"]
+    assert "the file is empty; the previous rules keep running" in app.store.warnings()["rules"][0]
+    feed(app, [post_line(1, "beta", minutes=1)])
+    assert [m for m, _ in finding_times(app, "b")] == [1.0]
+
+    rewrite(path, "# only a comment\n\n")
+    assert watcher.check() is False and [r.id for r in engine.ruleset.rules] == ["a", "b"]
+
+    rewrite(path, V1)  # the save completes
+    assert watcher.check() is True
+    assert [r.id for r in engine.ruleset.rules] == ["a"] and app.store.warnings() == {}
+
+
 def test_a_new_file_in_a_rules_folder_is_picked_up(tmp_path):
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()

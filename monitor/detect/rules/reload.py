@@ -2,8 +2,8 @@
 
 A daemon job polls the rule paths every few seconds (a cheap stat of each file; contents are
 hashed only when something changed). A valid new set replaces the old one atomically; an
-invalid one leaves the previous rules running and shows the problems as warnings in
-`monitor status` until the files are fixed.
+invalid one, or a file left empty (an editor half-way through a save), leaves the previous
+rules running and shows the problems as warnings in `monitor status` until the files are fixed.
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ def _content_digest(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+def _blank(path: Path) -> bool:
+    """Nothing but whitespace and comments: what an editor leaves for a moment while it saves."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
 class RuleWatcher:
     def __init__(self, app: "App", engine: RuleEngine) -> None:
         self.app = app
@@ -74,6 +83,17 @@ class RuleWatcher:
         self._signature = signature
         digest = _content_digest(files)
         if digest == self._digest:
+            return False
+        blank = [f for f in files if _blank(f)]
+        if blank:
+            # An empty rule file is valid YAML with no rules; taken at face value, a save caught
+            # half-way would silently switch its rules off. Removing rules takes deleting the
+            # file or `enabled: false`.
+            self._digest = digest
+            self.app.store.set_warnings(WARNINGS, [
+                f"{f}: the file is empty; the previous rules keep running (delete the file to drop its "
+                "rules, or disable them with enabled: false)" for f in blank[:MAX_WARNINGS]])
+            log.warning("rule files are empty, keeping the previous rules: %s", ", ".join(map(str, blank)))
             return False
         try:
             ruleset = load_ruleset(self.app.config)
