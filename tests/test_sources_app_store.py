@@ -266,6 +266,17 @@ def test_an_invalid_utf8_byte_spoils_one_character_not_the_page(server):
     assert posts[1].text.startswith("出金が遅い ") and "\ufffd" in posts[1].text
 
 
+def test_a_review_without_id_is_skipped_and_noted_not_fatal_for_its_page(server):
+    context, _ = make_context()
+    reviews = timeline(3, context.clock.now())
+    reviews[1]["id"]["label"] = ""
+    server.route("GET", path(1), Reply(200, feed(reviews), {"Content-Type": "application/json"}))
+    batches, _, error = run(source(server, context))
+    assert error is None
+    assert [p.external_id for p in posts_of(batches)] == [reviews[0]["id"]["label"], reviews[2]["id"]["label"]]
+    assert "skipped 1 unreadable review(s)" in batches[0].note and "without id or updated time" in batches[0].note
+
+
 def test_429_short_retry_after_is_waited_long_one_ends_the_run(server):
     context, sleep = make_context()
     server.route(

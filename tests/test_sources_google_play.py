@@ -246,11 +246,14 @@ def test_malformed_responses_are_errors_not_empty_results(server, payload):
     assert type(error) is SourceError and "unexpected response" in str(error)
 
 
-def test_review_without_time_is_an_error(server):
+def test_a_review_without_time_is_skipped_and_noted_not_fatal_for_its_page(server):
     context, _ = make_context()
-    server.route("POST", PATH, Reply(200, body([["gp:x", ["u"], 3, None, "text", None]], None)))
-    _, _, error = run(source(server, context))
-    assert type(error) is SourceError and "without id or time" in str(error)
+    good = timeline(2, context.clock.now())
+    server.route("POST", PATH, Reply(200, body([good[0], ["gp:x", ["u"], 3, None, "text", None], good[1]], None)))
+    batches, _, error = run(source(server, context))
+    assert error is None
+    assert len(posts_of(batches)) == 2  # the readable reviews around it are kept
+    assert "skipped 1 unreadable review(s)" in batches[0].note and "without id or time" in batches[0].note
 
 
 def test_5xx_retried_then_unavailable_and_earlier_pages_stay(server):

@@ -25,6 +25,7 @@ from .common import (
     apply_expected_period,
     from_iso,
     make_client,
+    skipped_note,
 )
 from .walk import Stream
 
@@ -83,9 +84,13 @@ class AppStoreSource(Source):
                 entries, raw_count = self._page(country, page)
                 pages_this_run += 1
                 fetched_at = self.context.clock.now()
-                posts = []
+                posts, problems = [], []
                 for entry in entries:
-                    post = self._post(entry, country, fetched_at)
+                    try:
+                        post = self._post(entry, country, fetched_at)
+                    except SourceError as exc:
+                        problems.append(str(exc))
+                        continue
                     if walk.accept(post.created_at, post.external_id):
                         posts.append(post)
                 if raw_count < APPLE_PAGE_SIZE or page >= APPLE_MAX_PAGES:
@@ -93,7 +98,7 @@ class AppStoreSource(Source):
                 walk.page = page + 1
                 if walk.done:
                     stream.complete()
-                yield Batch(posts, snapshot())
+                yield Batch(posts, snapshot(), skipped_note(f"App Store {country} page {page}", problems))
 
     def close(self) -> None:
         self._client.close()

@@ -142,3 +142,11 @@ __all__ = [
     "make_client",
     "parse_duration",
 ]
+
+
+def skipped_note(where: str, problems: list[str]) -> str | None:
+    """Health note for reviews a page held but that could not be read. They are skipped, not
+    fatal: one odd entry must not fail its page on every run and stall the listing behind it."""
+    if not problems:
+        return None
+    return f"{where}: skipped {len(problems)} unreadable review(s), first: {problems[0]}"

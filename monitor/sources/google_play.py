@@ -21,7 +21,7 @@ from ..errors import SourceError, SourceRateLimited
 from ..models import Post
 from . import play_scraper
 from .base import SOURCES, Batch, Source
-from .common import Duration, HttpSourceOptions, apply_expected_period, iso, make_client
+from .common import Duration, HttpSourceOptions, apply_expected_period, iso, make_client, skipped_note
 from .http import rebase
 from .walk import Stream
 
@@ -79,9 +79,13 @@ class GooglePlaySource(Source):
                 items, token, note = self._page(locale, walk.page)
                 pages += 1
                 fetched_at = self.context.clock.now()
-                posts = []
+                posts, problems = [], []
                 for item in items:
-                    post = self._post(item, locale, fetched_at)
+                    try:
+                        post = self._post(item, locale, fetched_at)
+                    except SourceError as exc:
+                        problems.append(str(exc))
+                        continue
                     if walk.accept(post.created_at, post.external_id):
                         posts.append(post)
                 walk.page = token
@@ -89,7 +93,8 @@ class GooglePlaySource(Source):
                     walk.done = True
                 if walk.done:
                     stream.complete()
-                yield Batch(posts, snapshot(), note)
+                yield Batch(posts, snapshot(), note or skipped_note(f"Google Play {self.options.app_id} {locale.key}",
+                                                                      problems))
 
     def close(self) -> None:
         self._client.close()
