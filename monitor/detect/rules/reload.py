@@ -42,23 +42,29 @@ def _stat_signature(files: list[Path]) -> tuple:
     return tuple(out)
 
 
-def _content_digest(files: list[Path]) -> str:
-    h = hashlib.sha256()
+def _read(files: list[Path]) -> dict[Path, bytes | None]:
+    out: dict[Path, bytes | None] = {}
     for f in files:
         try:
-            h.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
+            out[f] = f.read_bytes()
         except OSError:
-            h.update(str(f).encode() + b"\0<unreadable>\0")
+            out[f] = None
+    return out
+
+
+def _content_digest(contents: dict[Path, bytes | None]) -> str:
+    # the same digest as the loader's, so unchanged contents are recognised as the running set
+    h = hashlib.sha256()
+    for f, data in contents.items():
+        h.update(str(f).encode() + b"\0" + (b"<unreadable>" if data is None else data) + b"\0")
     return h.hexdigest()
 
 
-def _blank(path: Path) -> bool:
+def _blank(data: bytes | None) -> bool:
     """Nothing but whitespace and comments: what an editor leaves for a moment while it saves."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    if data is None:
         return False
-    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+    return all(not line.strip() or line.lstrip().startswith(b"#") for line in data.splitlines())
 
 
 class RuleWatcher:
@@ -81,10 +87,11 @@ class RuleWatcher:
         if signature == self._signature:
             return False
         self._signature = signature
-        digest = _content_digest(files)
+        contents = _read(files)
+        digest = _content_digest(contents)
         if digest == self._digest:
             return False
-        blank = [f for f in files if _blank(f)]
+        blank = [f for f, data in contents.items() if _blank(data)]
         if blank:
             # An empty rule file is valid YAML with no rules; taken at face value, a save caught
             # half-way would silently switch its rules off. Removing rules takes deleting the
