@@ -52,6 +52,20 @@ def test_metadata_change_refreshes_without_revision(store):
     assert post.meta == {"reply": "sorry, fixed"} and store.revisions(post.id) == []
 
 
+def test_a_row_stored_under_another_hash_spelling_is_not_an_edit(store):
+    """Databases written before the hash spelling was fixed hold other hashes for the same
+    content: the stored text decides, so re-fetching them makes no revisions."""
+    store.save_batch("test", [make_post(1, "slow", rating=2), make_post(2, "fast")], T0)
+    with store.transaction() as conn:
+        conn.execute("UPDATE posts SET content_hash = 'older-spelling'")
+    result = store.save_batch("test", [make_post(1, "slow", rating=2), make_post(2, "faster now")], T0)
+    assert (result.edited, result.refreshed) == (1, 1)  # post 2 changed, post 1 only re-hashed
+    post = store.find_post("test:1")
+    assert store.revisions(post.id) == [] and [r["text"] for r in store.revisions(store.find_post("test:2").id)] == ["fast"]
+    again = store.save_batch("test", [make_post(1, "slow", rating=2)], T0)
+    assert again.unchanged == 1
+
+
 def test_cursor_commits_with_posts_and_rolls_back_with_them(store):
     store.save_batch("test", [make_post(1)], T0, cursor={"page": 1})
     assert store.get_cursor("test") == {"page": 1}
@@ -176,8 +190,8 @@ def test_schema_migrations_are_recorded_and_reapplied_safely(tmp_path):
 
 
 def test_content_and_meta_hashes_never_change():
-    """Stored hashes decide whether a re-fetched post is an edit: a new hash spelling would turn
-    every known post into an 'edit' on its next fetch."""
+    """The hashes are the cheap test of whether a re-fetched post changed: a new spelling would
+    send every known post's next fetch to its stored text."""
     from datetime import datetime, timezone
 
     from monitor.models import Post

@@ -80,8 +80,9 @@ def _s(part: Any) -> str:
     return "" if part is None else str(part)
 
 
-# Fields joined by \x1f, None as "". Stored hashes decide what counts as an edit, so this text
-# must never change (test_store pins it); f-strings because ingest hashes every post twice.
+# Fields joined by \x1f, None as "". Keep the spelling stable (test_store pins it): under a new
+# one every known post's next fetch would read its stored text back to rule out an edit.
+# f-strings because ingest hashes every post twice.
 def content_hash(post: Post) -> str:
     return _digest(f"{_s(post.title)}\x1f{_s(post.text)}\x1f{_s(post.rating)}")
 
@@ -171,9 +172,23 @@ class PostsMixin:
                     edits.append((old[0], old[3], post, text, title, meta_json, c_hash, m_hash))
                 elif old[2] != m_hash:
                     refreshes.append((post.url, _clean(post.author), post.app_version, post.lang, meta_json,
-                                      m_hash, stamp, old[0]))
+                                      m_hash, c_hash, stamp, old[0]))
                 else:
                     unchanged += 1
+            if edits:
+                # A hash only says the content may differ (rows stored under an older hash
+                # spelling differ without an edit): the stored text decides, and a false alarm
+                # just refreshes the row and its hashes.
+                stored = self._stored_content(conn, [e[0] for e in edits])
+                really = []
+                for edit in edits:
+                    pid, _, post, text, title, meta_json, c_hash, m_hash = edit
+                    if stored.get(pid) == (title, text, post.rating):
+                        refreshes.append((post.url, _clean(post.author), post.app_version, post.lang, meta_json,
+                                          m_hash, c_hash, stamp, pid))
+                    else:
+                        really.append(edit)
+                edits = really
             if new_rows:
                 conn.executemany(
                     "INSERT INTO posts (id, source, source_type, external_id, url, author, title, text, "
@@ -196,10 +211,20 @@ class PostsMixin:
             if refreshes:
                 conn.executemany(
                     "UPDATE posts SET url = ?, author = ?, app_version = ?, lang_hint = ?, meta = ?, "
-                    "meta_hash = ?, updated_at = ? WHERE id = ?", refreshes)
+                    "meta_hash = ?, content_hash = ?, updated_at = ? WHERE id = ?", refreshes)
             if cursor is not None:
                 self._set_cursor(conn, source, cursor, stamp)
         return IngestResult(len(new_rows), len(edits), len(refreshes), unchanged, duplicates)
+
+    @staticmethod
+    def _stored_content(conn: Any, ids: list[int]) -> dict[int, tuple[str | None, str, int | None]]:
+        out = {}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            for pid, title, text, rating in conn.execute(
+                    f"SELECT id, title, text, rating FROM posts WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                out[pid] = (title, text, rating)
+        return out
 
     def get_cursor(self, source: str) -> dict[str, Any]:
         row = self._cx.conn().execute("SELECT cursor FROM source_state WHERE source = ?", (source,)).fetchone()
