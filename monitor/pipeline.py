@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .detect.base import DetectBatch, DetectContext
 from .detect.counting import series_points
-from .errors import ConfigError, MonitorError, SourceError
+from .errors import ConfigError, MonitorError
 from .logging import scrub
 from .models import Finding, Recovery
 from .sources.base import SOURCES, Source, SourceContext
@@ -82,9 +82,7 @@ class Pipeline:
                         break
             finally:
                 source.close()
-        except SourceError as exc:
-            result.error = f"{type(exc).__name__}: {exc}"
-        except (MonitorError, LookupError, ImportError) as exc:
+        except (MonitorError, LookupError, ImportError) as exc:  # a SourceError, a bad config, a missing plugin
             result.error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # a bug in one source must not stop the others
             log.exception("source %s crashed", entry.name)

@@ -274,6 +274,13 @@ def test_timeout(server):
     assert isinstance(error, SourceUnavailable) and "timed out" in str(error)
 
 
+def assert_prints_ok(code: str) -> None:
+    """Run `code` in a fresh interpreter (imports and TLS defaults are process-wide)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
 def test_importing_the_scraper_through_us_keeps_tls_verification_on():
     code = (
         "import ssl, sys\n"
@@ -291,9 +298,7 @@ def test_importing_the_scraper_through_us_keeps_tls_verification_on():
         "assert ssl._create_default_https_context is before\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert_prints_ok(code)
 
 
 def test_tls_verification_is_restored_when_other_code_imported_the_scraper_first():
@@ -307,9 +312,7 @@ def test_tls_verification_is_restored_when_other_code_imported_the_scraper_first
         "assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname, ssl._create_default_https_context\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert_prints_ok(code)
 
 
 def test_the_bare_library_import_does_disable_tls_checks():

@@ -18,15 +18,8 @@ from pydantic import Field, field_validator
 
 from ..errors import SourceError
 from ..models import Post
-from .base import SOURCES, Batch, Source
-from .common import (
-    Duration,
-    HttpSourceOptions,
-    apply_expected_period,
-    from_iso,
-    make_client,
-    skipped_note,
-)
+from .base import SOURCES, Batch
+from .common import Duration, HttpSource, HttpSourceOptions, from_iso, skipped_note
 from .walk import Stream
 
 APPLE_BASE_URL = "https://itunes.apple.com"
@@ -56,18 +49,15 @@ class AppStoreOptions(HttpSourceOptions):
 
 
 @SOURCES.register("app_store")
-class AppStoreSource(Source):
+class AppStoreSource(HttpSource):
     type: ClassVar[str] = "app_store"
     Options = AppStoreOptions
     default_schedule: ClassVar[str] = "1h"
     expected_period: ClassVar[timedelta] = timedelta(days=2)
 
-    options: AppStoreOptions
+    default_base_url: ClassVar[str | None] = APPLE_BASE_URL
 
-    def __init__(self, name, options, context) -> None:
-        super().__init__(name, options, context)
-        apply_expected_period(self)
-        self._client = make_client(self, base_url=options.base_url or APPLE_BASE_URL)
+    options: AppStoreOptions
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[Batch]:
         streams = {c: Stream.load((cursor.get("streams") or {}).get(c)) for c in self.options.countries}
@@ -99,9 +89,6 @@ class AppStoreSource(Source):
                 if walk.done:
                     stream.complete()
                 yield Batch(posts, snapshot(), skipped_note(f"App Store {country} page {page}", problems))
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- one page -------------------------------------------------------------------------
 

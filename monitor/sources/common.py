@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, ClassVar
 
 from pydantic import Field
 
 from ..config.types import Duration, parse_duration
-from .base import SourceOptions
+from .base import Source, SourceContext, SourceOptions
 from .http import DEFAULT_USER_AGENT, HostPacer, HttpClient
-
-if TYPE_CHECKING:
-    from .base import Source
 
 
 class HttpSourceOptions(SourceOptions):
@@ -57,6 +54,20 @@ def make_client(source: Source, **overrides: Any) -> HttpClient:
     )
     kwargs.update(overrides)
     return HttpClient(**kwargs)
+
+
+class HttpSource(Source):
+    """A collector that talks to its service through one HttpClient built from its options."""
+
+    default_base_url: ClassVar[str | None] = None  # used when the options name no base_url
+
+    def __init__(self, name: str, options: HttpSourceOptions, context: SourceContext) -> None:
+        super().__init__(name, options, context)
+        apply_expected_period(self)
+        self._client = make_client(self, base_url=options.base_url or self.default_base_url)
+
+    def close(self) -> None:
+        self._client.close()
 
 
 def context_sleep(source: Source) -> Callable[[float], None]:
@@ -134,6 +145,7 @@ __all__ = [
     "Duration",
     "HighWater",
     "HostPacer",
+    "HttpSource",
     "HttpSourceOptions",
     "apply_expected_period",
     "context_sleep",

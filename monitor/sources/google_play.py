@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import SourceError, SourceRateLimited
 from ..models import Post
 from . import play_scraper
-from .base import SOURCES, Batch, Source
-from .common import Duration, HttpSourceOptions, apply_expected_period, iso, make_client, skipped_note
+from .base import SOURCES, Batch
+from .common import Duration, HttpSource, HttpSourceOptions, iso, skipped_note
 from .http import rebase
 from .walk import Stream
 
@@ -49,7 +49,7 @@ class GooglePlayOptions(HttpSourceOptions):
 
 
 @SOURCES.register("google_play")
-class GooglePlaySource(Source):
+class GooglePlaySource(HttpSource):
     type: ClassVar[str] = "google_play"
     Options = GooglePlayOptions
     default_schedule: ClassVar[str] = "30m"
@@ -59,8 +59,6 @@ class GooglePlaySource(Source):
 
     def __init__(self, name, options, context) -> None:
         super().__init__(name, options, context)
-        apply_expected_period(self)
-        self._client = make_client(self)
         self._gps = play_scraper.load()
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[Batch]:
@@ -95,9 +93,6 @@ class GooglePlaySource(Source):
                     stream.complete()
                 yield Batch(posts, snapshot(), note or skipped_note(f"Google Play {self.options.app_id} {locale.key}",
                                                                       problems))
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- one page -------------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from pydantic import Field, field_validator
 from ..errors import SourceError, SourceRateLimited
 from ..logging import scrub
 from ..models import Post
-from .base import SOURCES, Batch, Source
-from .common import HttpSourceOptions, apply_expected_period, make_client
+from .base import SOURCES, Batch
+from .common import HttpSource, HttpSourceOptions
 from .http import rebase
 from .text import html_to_text
 
@@ -55,18 +55,13 @@ class RssOptions(HttpSourceOptions):
 
 
 @SOURCES.register("rss")
-class RssSource(Source):
+class RssSource(HttpSource):
     type: ClassVar[str] = "rss"
     Options = RssOptions
     default_schedule: ClassVar[str] = "15m"
     expected_period: ClassVar[timedelta] = timedelta(days=1)
 
     options: RssOptions
-
-    def __init__(self, name, options, context) -> None:
-        super().__init__(name, options, context)
-        apply_expected_period(self)
-        self._client = make_client(self)
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[Batch]:
         stored = cursor.get("feeds") or {}
@@ -84,9 +79,6 @@ class RssSource(Source):
             yield Batch(posts, {"feeds": {scrub(u): dict(state) for u, state in feeds.items()}}, note)
         if failures:
             raise _combined(failures)
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- one feed -------------------------------------------------------------------------
 
