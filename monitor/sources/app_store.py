@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from ..errors import SourceError
 from ..models import Post
 from .base import SOURCES, Batch
-from .common import Duration, HttpSource, HttpSourceOptions, from_iso, skipped_note
+from .common import Duration, HttpSource, HttpSourceOptions, from_iso, page_posts
 from .walk import Stream
 
 APPLE_BASE_URL = "https://itunes.apple.com"
@@ -74,21 +74,14 @@ class AppStoreSource(HttpSource):
                 entries, raw_count = self._page(country, page)
                 pages_this_run += 1
                 fetched_at = self.context.clock.now()
-                posts, problems = [], []
-                for entry in entries:
-                    try:
-                        post = self._post(entry, country, fetched_at)
-                    except SourceError as exc:
-                        problems.append(str(exc))
-                        continue
-                    if walk.accept(post.created_at, post.external_id):
-                        posts.append(post)
+                posts, note = page_posts(entries, lambda entry: self._post(entry, country, fetched_at), walk.accept,
+                                         f"App Store {country} page {page}")
                 if raw_count < APPLE_PAGE_SIZE or page >= APPLE_MAX_PAGES:
                     walk.done = True  # a short page is the last one; Apple serves 10 at most
                 walk.page = page + 1
                 if walk.done:
                     stream.complete()
-                yield Batch(posts, snapshot(), skipped_note(f"App Store {country} page {page}", problems))
+                yield Batch(posts, snapshot(), note)
 
     # -- one page -------------------------------------------------------------------------
 

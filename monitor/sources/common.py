@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterable
 
 from pydantic import Field
 
 from ..config.types import Duration, parse_duration
+from ..errors import SourceError
+from ..models import Post
 from .base import Source, SourceContext, SourceOptions
 from .http import DEFAULT_USER_AGENT, HostPacer, HttpClient
 
@@ -156,9 +158,19 @@ __all__ = [
 ]
 
 
-def skipped_note(where: str, problems: list[str]) -> str | None:
-    """Health note for reviews a page held but that could not be read. They are skipped, not
-    fatal: one odd entry must not fail its page on every run and stall the listing behind it."""
-    if not problems:
-        return None
-    return f"{where}: skipped {len(problems)} unreadable review(s), first: {problems[0]}"
+def page_posts(items: Iterable[Any], parse: Callable[[Any], Post], accept: Callable[[datetime, str], bool],
+               where: str) -> tuple[list[Post], str | None]:
+    """The posts of one page that the walk accepts, and a health note for the entries that could
+    not be read. Those are skipped, not fatal: one odd entry must not fail its page on every run
+    and stall the listing behind it."""
+    posts, problems = [], []
+    for item in items:
+        try:
+            post = parse(item)
+        except SourceError as exc:
+            problems.append(str(exc))
+            continue
+        if accept(post.created_at, post.external_id):
+            posts.append(post)
+    note = f"{where}: skipped {len(problems)} unreadable review(s), first: {problems[0]}" if problems else None
+    return posts, note

@@ -21,7 +21,7 @@ from ..errors import SourceError, SourceRateLimited
 from ..models import Post
 from . import play_scraper
 from .base import SOURCES, Batch
-from .common import Duration, HttpSource, HttpSourceOptions, iso, skipped_note
+from .common import Duration, HttpSource, HttpSourceOptions, iso, page_posts
 from .http import rebase
 from .walk import Stream
 
@@ -77,22 +77,14 @@ class GooglePlaySource(HttpSource):
                 items, token, note = self._page(locale, walk.page)
                 pages += 1
                 fetched_at = self.context.clock.now()
-                posts, problems = [], []
-                for item in items:
-                    try:
-                        post = self._post(item, locale, fetched_at)
-                    except SourceError as exc:
-                        problems.append(str(exc))
-                        continue
-                    if walk.accept(post.created_at, post.external_id):
-                        posts.append(post)
+                posts, skipped = page_posts(items, lambda item: self._post(item, locale, fetched_at), walk.accept,
+                                            f"Google Play {self.options.app_id} {locale.key}")
                 walk.page = token
                 if token is None:
                     walk.done = True
                 if walk.done:
                     stream.complete()
-                yield Batch(posts, snapshot(), note or skipped_note(f"Google Play {self.options.app_id} {locale.key}",
-                                                                      problems))
+                yield Batch(posts, snapshot(), note or skipped)
 
     # -- one page -------------------------------------------------------------------------
 
