@@ -40,7 +40,13 @@ def unescape(value: str) -> str:
 
 
 def group_suffix(group: dict[str, str]) -> str:
-    return "|".join(f"{k}={escape(v)}" for k, v in sorted(group.items()))
+    return _suffix(tuple(sorted(group.items())))
+
+
+@lru_cache(maxsize=65536)
+def _suffix(items: tuple[tuple[str, str], ...]) -> str:
+    # cached: every matching post of a grouped rule names its series (escaping is the cost)
+    return "|".join(f"{k}={escape(v)}" for k, v in items)
 
 
 def parse_group(suffix: str) -> dict[str, str]:
@@ -53,13 +59,8 @@ def parse_group(suffix: str) -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=65536)
-def _group_name(rule_id: str, items: tuple[tuple[str, str], ...]) -> str:
-    return f"rule:{rule_id}|" + "|".join(f"{k}={escape(v)}" for k, v in items)
-
-
 def series_name(rule_id: str, group: dict[str, str] | None = None, rating: int | None = None) -> str:
-    name = _group_name(rule_id, tuple(sorted(group.items()))) if group else f"rule:{rule_id}"
+    name = f"rule:{rule_id}|{group_suffix(group)}" if group else f"rule:{rule_id}"
     if rating is not None:
         name += f"#rating={rating}"
     return name
