@@ -70,6 +70,10 @@ def term_series(rule_id: str, term: str) -> str:
     return f"rule:{rule_id}|term={escape(term)}"
 
 
+def _map_key(rule_id: str, name: str) -> str:
+    return f"rules/{rule_id}/{name}"
+
+
 class RuleState:
     """Cached, write-through access to the rules' state in the store."""
 
@@ -116,26 +120,28 @@ class RuleState:
     # --- small JSON maps: realert cooldowns, open groups ----------------------------------
 
     def get_map(self, store: "SqliteStore", rule_id: str, name: str) -> dict[str, Any]:
-        key = f"rules/{rule_id}/{name}"
+        key = _map_key(rule_id, name)
         if key not in self._maps:
             blob = store.get_blobs(key).get(key)
             self._maps[key] = json.loads(blob) if blob else {}
         return self._maps[key]
 
     def save_map(self, store: "SqliteStore", rule_id: str, name: str, now: datetime) -> None:
-        key = f"rules/{rule_id}/{name}"
-        store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())], now)
+        key = _map_key(rule_id, name)
+        store.put_blobs([self._map_blob(key)], now)
         self._dirty.discard(key)
 
     def touch_map(self, rule_id: str, name: str) -> None:
         """Mark a map changed; `flush` writes it (once per pass instead of once per change)."""
-        self._dirty.add(f"rules/{rule_id}/{name}")
+        self._dirty.add(_map_key(rule_id, name))
 
     def flush(self, store: "SqliteStore", now: datetime) -> None:
         if self._dirty:
-            store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())
-                             for key in sorted(self._dirty)], now)
+            store.put_blobs([self._map_blob(key) for key in sorted(self._dirty)], now)
             self._dirty.clear()
+
+    def _map_blob(self, key: str) -> tuple[str, bytes]:
+        return key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode()
 
     # --- blobs per group (spike states) -----------------------------------------------------
 
