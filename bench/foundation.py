@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sqlite3
 import subprocess
@@ -55,7 +54,7 @@ def raw_seconds(by_source: dict[str, list], path: Path, now: datetime) -> float:
     started = time.perf_counter()
     next_id = 1
     stamp = to_db(now)
-    for source, items in by_source.items():
+    for items in by_source.values():
         for i in range(0, len(items), CHUNK):
             chunk = items[i : i + CHUNK]
             rows, fts = [], []

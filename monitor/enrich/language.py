@@ -68,7 +68,6 @@ class LanguageDetector:
         self.min_chars = min_chars
         self._detector = None
         self._lock = threading.Lock()
-        self._by_name: dict[str, str] = {}
 
     def _lingua(self):  # noqa: ANN202 - lingua types are optional at import time
         if self._detector is None:

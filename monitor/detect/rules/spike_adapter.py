@@ -7,6 +7,8 @@ group, judged once per closed bucket. The bucket is always the configured detect
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ...store.timefmt import from_epoch
 from ..spike import SeriesState, SpikeParams, SpikeResult
 from ..spike import update as _update
@@ -17,7 +19,7 @@ __all__ = ["SpikeParams", "SpikeResult", "new_state", "load_state", "dump_state"
 def _params(params: SpikeParams, bucket_seconds: int) -> SpikeParams:
     if int(params.bucket.total_seconds()) == bucket_seconds:
         return params
-    return params.model_copy(update={"bucket": from_epoch(bucket_seconds) - from_epoch(0)})
+    return params.model_copy(update={"bucket": timedelta(seconds=bucket_seconds)})
 
 
 def new_state(params: SpikeParams, bucket_seconds: int) -> SeriesState:

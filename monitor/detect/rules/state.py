@@ -40,7 +40,13 @@ def unescape(value: str) -> str:
 
 
 def group_suffix(group: dict[str, str]) -> str:
-    return "|".join(f"{k}={escape(v)}" for k, v in sorted(group.items()))
+    return _suffix(tuple(sorted(group.items())))
+
+
+@lru_cache(maxsize=65536)
+def _suffix(items: tuple[tuple[str, str], ...]) -> str:
+    # cached: every matching post of a grouped rule names its series (escaping is the cost)
+    return "|".join(f"{k}={escape(v)}" for k, v in items)
 
 
 def parse_group(suffix: str) -> dict[str, str]:
@@ -53,13 +59,8 @@ def parse_group(suffix: str) -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=65536)
-def _group_name(rule_id: str, items: tuple[tuple[str, str], ...]) -> str:
-    return f"rule:{rule_id}|" + "|".join(f"{k}={escape(v)}" for k, v in items)
-
-
 def series_name(rule_id: str, group: dict[str, str] | None = None, rating: int | None = None) -> str:
-    name = _group_name(rule_id, tuple(sorted(group.items()))) if group else f"rule:{rule_id}"
+    name = f"rule:{rule_id}|{group_suffix(group)}" if group else f"rule:{rule_id}"
     if rating is not None:
         name += f"#rating={rating}"
     return name
@@ -67,6 +68,10 @@ def series_name(rule_id: str, group: dict[str, str] | None = None, rating: int |
 
 def term_series(rule_id: str, term: str) -> str:
     return f"rule:{rule_id}|term={escape(term)}"
+
+
+def _map_key(rule_id: str, name: str) -> str:
+    return f"rules/{rule_id}/{name}"
 
 
 class RuleState:
@@ -115,26 +120,28 @@ class RuleState:
     # --- small JSON maps: realert cooldowns, open groups ----------------------------------
 
     def get_map(self, store: "SqliteStore", rule_id: str, name: str) -> dict[str, Any]:
-        key = f"rules/{rule_id}/{name}"
+        key = _map_key(rule_id, name)
         if key not in self._maps:
             blob = store.get_blobs(key).get(key)
             self._maps[key] = json.loads(blob) if blob else {}
         return self._maps[key]
 
     def save_map(self, store: "SqliteStore", rule_id: str, name: str, now: datetime) -> None:
-        key = f"rules/{rule_id}/{name}"
-        store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())], now)
+        key = _map_key(rule_id, name)
+        store.put_blobs([self._map_blob(key)], now)
         self._dirty.discard(key)
 
     def touch_map(self, rule_id: str, name: str) -> None:
         """Mark a map changed; `flush` writes it (once per pass instead of once per change)."""
-        self._dirty.add(f"rules/{rule_id}/{name}")
+        self._dirty.add(_map_key(rule_id, name))
 
     def flush(self, store: "SqliteStore", now: datetime) -> None:
         if self._dirty:
-            store.put_blobs([(key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode())
-                             for key in sorted(self._dirty)], now)
+            store.put_blobs([self._map_blob(key) for key in sorted(self._dirty)], now)
             self._dirty.clear()
+
+    def _map_blob(self, key: str) -> tuple[str, bytes]:
+        return key, json.dumps(self._maps.get(key, {}), sort_keys=True).encode()
 
     # --- blobs per group (spike states) -----------------------------------------------------
 

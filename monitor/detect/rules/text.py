@@ -74,9 +74,10 @@ _SCRIPTS: dict[str, str] = {}  # character -> script class ("" for separators), 
 
 
 def _script_slow(ch: str) -> str:
+    found = script_of(ch) or ""
     if len(_SCRIPTS) < 100_000:
-        _SCRIPTS[ch] = script_of(ch) or ""
-    return script_of(ch) or ""
+        _SCRIPTS[ch] = found
+    return found
 
 
 def is_unspaced(text: str) -> bool:

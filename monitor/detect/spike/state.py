@@ -186,7 +186,7 @@ class Store:
         offset = 0
         for name, (shape, dtype, _init) in layout.fields().items():
             dt = np.dtype(dtype)
-            count = n * int(np.prod(shape, dtype=np.int64))
+            count = n * math.prod(shape)
             nbytes = count * dt.itemsize
             if offset + nbytes > len(raw):
                 raise ValueError("truncated spike detector state")
