@@ -21,19 +21,19 @@ from enum import Enum
 
 import ahocorasick
 
-# invisible characters (used to dodge filters) go; typographic quotes become ASCII ones, so that
-# "can’t" typed on a phone matches the keyword "can't"
+from ...enrich.text import fold
+
+# On top of the enrichment's fold (NFKC, case, Turkish İ/ı): invisible characters (used to dodge
+# filters) go; typographic quotes become ASCII ones, so that "can’t" typed on a phone matches
+# the keyword "can't"
 _FOLD = {**dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None),
-         # Turkish İ and ı: casefold gives i + a combining dot and keeps ı, so "HESABIM" would
-         # never meet "hesabım" (and many users type "hesabim"): both become a plain i
-         ord("\u0130"): "i", ord("\u0131"): "i",
          **dict.fromkeys(map(ord, "\u2018\u2019\u201b\u02bc\u2032\u00b4`"), "'"),
          **dict.fromkeys(map(ord, "\u201c\u201d\u201f\u2033"), '"')}
 _SPACES = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()).strip()
+    return _SPACES.sub(" ", fold(text).translate(_FOLD)).strip()
 
 
 # Languages whose script has no spaces between words: their keywords match as substrings.
