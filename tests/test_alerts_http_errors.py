@@ -1,6 +1,7 @@
 """Every HTTP channel against its loopback peer: a 429 with Retry-After and a 5xx are retried
 later (with the receiver's delay), and the next attempt goes through once the receiver is back."""
 
+import httpx
 import pytest
 from alert_peers import GitHubPeer, JiraPeer, OpsgeniePeer, PagerDutyPeer, SlackPeer, WebhookPeer
 from alert_samples import incident_notification
@@ -77,3 +78,18 @@ def test_a_redirect_is_not_taken_for_a_delivery(kind):
         channel.close()
     finally:
         peer.close()
+
+
+def test_an_unreadable_retry_after_is_still_a_rate_limit():
+    # a receiver's odd header must not turn a 429 into a crash of the channel
+    from monitor.alerts.channels.http import check_response
+
+    request = httpx.Request("POST", "http://127.0.0.1/in")
+    odd = httpx.Response(429, headers={"Retry-After": "soon"}, request=request)
+    with pytest.raises(DeliveryError) as limited:
+        check_response(odd, "webhook c")
+    assert not isinstance(limited.value, PermanentDeliveryError) and limited.value.retry_after is None
+    capped = httpx.Response(429, headers={"Retry-After": str(10**9)}, request=request)
+    with pytest.raises(DeliveryError) as far:
+        check_response(capped, "webhook c")
+    assert far.value.retry_after == 24 * 3600
