@@ -20,16 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+import loopback_http
+
 Response = tuple[int, dict[str, str], Any]  # status, headers, body (dict/list -> JSON, str/bytes as is)
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
+class Request(loopback_http.Request):
+    """The request loopback_http records, with the body readers the API peers need."""
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")

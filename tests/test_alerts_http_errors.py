@@ -1,6 +1,7 @@
 """Every HTTP channel against its loopback peer: a 429 with Retry-After and a 5xx are retried
 later (with the receiver's delay), and the next attempt goes through once the receiver is back."""
 
+import httpx
 import pytest
 from alert_peers import GitHubPeer, JiraPeer, OpsgeniePeer, PagerDutyPeer, SlackPeer, WebhookPeer
 from alert_samples import incident_notification
@@ -36,44 +37,58 @@ def _received(kind: str, peer) -> int:
                 "slack-webhook": lambda: peer.webhook_posts, "webhook": lambda: peer.deliveries}[kind]())
 
 
-@pytest.mark.parametrize("kind", list(PEERS))
-def test_rate_limits_and_server_errors_are_retried_then_delivered(kind):
+@pytest.fixture(params=list(PEERS))
+def wired(request):
+    """(kind, peer, channel): one channel type pointed at its loopback peer, closed afterwards."""
+    kind = request.param
     peer = PEERS[kind]()
     try:
         type_, options = _options(kind, peer)
         cls = CHANNELS.get(type_)
         channel = cls("c", cls.Options.model_validate(options))
-        peer.fail_next(429, {"Retry-After": "12"}, {"message": "rate limited"})
-        with pytest.raises(DeliveryError) as limited:
-            channel.deliver(incident_notification("trigger"))
-        assert not isinstance(limited.value, PermanentDeliveryError) and limited.value.retry_after == 12
-        for status in (500, 502, 503):
-            peer.fail_next(status, body="upstream failed")
-            with pytest.raises(DeliveryError) as server:
-                channel.deliver(incident_notification("trigger", attempts=2))
-            assert not isinstance(server.value, PermanentDeliveryError) and server.value.retry_after is None
-            assert str(status) in str(server.value)
-        assert _received(kind, peer) == 0
-        channel.deliver(incident_notification("trigger", attempts=5))
-        assert _received(kind, peer) == 1
+        yield kind, peer, channel
         channel.close()
     finally:
         peer.close()
 
 
-@pytest.mark.parametrize("kind", list(PEERS))
-def test_a_redirect_is_not_taken_for_a_delivery(kind):
+def test_rate_limits_and_server_errors_are_retried_then_delivered(wired):
+    kind, peer, channel = wired
+    peer.fail_next(429, {"Retry-After": "12"}, {"message": "rate limited"})
+    with pytest.raises(DeliveryError) as limited:
+        channel.deliver(incident_notification("trigger"))
+    assert not isinstance(limited.value, PermanentDeliveryError) and limited.value.retry_after == 12
+    for status in (500, 502, 503):
+        peer.fail_next(status, body="upstream failed")
+        with pytest.raises(DeliveryError) as server:
+            channel.deliver(incident_notification("trigger", attempts=2))
+        assert not isinstance(server.value, PermanentDeliveryError) and server.value.retry_after is None
+        assert str(status) in str(server.value)
+    assert _received(kind, peer) == 0
+    channel.deliver(incident_notification("trigger", attempts=5))
+    assert _received(kind, peer) == 1
+
+
+def test_a_redirect_is_not_taken_for_a_delivery(wired):
     # the client does not follow redirects (it would re-send secrets to another host), so a 3xx
     # means nothing was delivered: it must not be marked sent, and retrying the same URL cannot help
-    peer = PEERS[kind]()
-    try:
-        type_, options = _options(kind, peer)
-        cls = CHANNELS.get(type_)
-        channel = cls("c", cls.Options.model_validate(options))
-        peer.fail_next(301, {"Location": "https://moved.example/new?token=x"}, "")
-        with pytest.raises(PermanentDeliveryError, match=r"HTTP 301 .*https://moved\.example/new"):
-            channel.deliver(incident_notification("trigger"))
-        assert _received(kind, peer) == 0
-        channel.close()
-    finally:
-        peer.close()
+    kind, peer, channel = wired
+    peer.fail_next(301, {"Location": "https://moved.example/new?token=x"}, "")
+    with pytest.raises(PermanentDeliveryError, match=r"HTTP 301 .*https://moved\.example/new"):
+        channel.deliver(incident_notification("trigger"))
+    assert _received(kind, peer) == 0
+
+
+def test_an_unreadable_retry_after_is_still_a_rate_limit():
+    # a receiver's odd header must not turn a 429 into a crash of the channel
+    from monitor.alerts.channels.http import check_response
+
+    request = httpx.Request("POST", "http://127.0.0.1/in")
+    odd = httpx.Response(429, headers={"Retry-After": "soon"}, request=request)
+    with pytest.raises(DeliveryError) as limited:
+        check_response(odd, "webhook c")
+    assert not isinstance(limited.value, PermanentDeliveryError) and limited.value.retry_after is None
+    capped = httpx.Response(429, headers={"Retry-After": str(10**9)}, request=request)
+    with pytest.raises(DeliveryError) as far:
+        check_response(capped, "webhook c")
+    assert far.value.retry_after == 24 * 3600

@@ -1,5 +1,6 @@
 from monitor.text.clusters import cluster_texts
 from monitor.text.escape import escape_html, escape_markdown, escape_slack, plain_url
+from monitor.text.quote import quote
 
 
 def test_near_duplicates_merge_and_different_complaints_do_not():
@@ -33,3 +34,10 @@ def test_plain_url_keeps_only_http_and_drops_credentials():
     assert plain_url("javascript:alert(1)") == ""
     assert plain_url("https://user:pw@example.com/x") == "https://example.com/x"
     assert plain_url("https://example.com/a?b=1") == "https://example.com/a?b=1"
+
+
+def test_a_quote_masks_what_a_zero_width_space_splits():
+    # the alert summary's quotes masked first and stripped controls after, so the stripped
+    # zero-width space put a whole address back together, unmasked
+    assert quote("mail me at john.doe\u200b@example.com now", 100) == "mail me at [email] now"
+    assert quote("a\n\nb  " + "x" * 300, 20).endswith("…") and len(quote("y" * 50, 20)) == 20

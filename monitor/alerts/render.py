@@ -11,6 +11,7 @@ import re
 from typing import Callable
 
 from ..text.escape import escape_html, escape_markdown, plain_url, strip_controls
+from ..text.quote import clip  # noqa: F401  (channels import it from here)
 from .payload import AlertView
 
 Fact = tuple[str, str]
@@ -18,12 +19,6 @@ Fact = tuple[str, str]
 
 def single_line(text: str) -> str:
     return " ".join(strip_controls(text).split())
-
-
-def clip(text: str, limit: int | None) -> str:
-    if limit is None or len(text) <= limit:
-        return text
-    return text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def headline(a: AlertView, limit: int | None = None) -> str:

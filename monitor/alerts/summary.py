@@ -16,7 +16,8 @@ from ..enrich.sensitive import mask_sensitive
 from ..models import Finding, Incident
 from ..store import SqliteStore
 from ..store.timefmt import to_db
-from ..text.escape import plain_url, strip_controls
+from ..text.escape import plain_url
+from ..text.quote import quote
 from .payload import number
 
 MAX_CLUSTERS = 5
@@ -40,11 +41,6 @@ def trend_of(values: list[float]) -> str:
         return "rising" if values[-1] > 0 else "steady"
     ratio = values[-1] / mean
     return "rising" if ratio > 1.25 else "falling" if ratio < 0.8 else "steady"
-
-
-def short_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    text = " ".join(strip_controls(mask_sensitive(text)).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _bump(counts: Mapping[str, int] | None, keys: list[str]) -> dict[str, int]:
@@ -99,7 +95,7 @@ class Summarizer:
         # cluster the masked texts: what is shown, and two posts differing only in an e-mail address are one
         clusters = cluster_texts([mask_sensitive(p.full_text) for p in ordered]) if ordered else []
         summary["clusters"] = [
-            {"size": c.size, "text": short_text(ordered[c.representative].full_text),
+            {"size": c.size, "text": quote(ordered[c.representative].full_text, TEXT_LIMIT),
              "url": mask_sensitive(plain_url(ordered[c.representative].url)), "post": ordered[c.representative].key}
             for c in clusters[:MAX_CLUSTERS]]
         summary["examples"] = [{"post": p.key, "url": mask_sensitive(plain_url(p.url)), "source": p.source}

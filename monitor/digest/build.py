@@ -18,7 +18,8 @@ from ..enrich.sensitive import mask_sensitive
 from ..models import Category, Enrichment, Incident, Severity
 from ..store import SqliteStore
 from ..text.clusters import cluster_texts
-from ..text.escape import plain_url, strip_controls
+from ..text.escape import plain_url
+from ..text.quote import quote as masked_quote
 from .model import (CategoryBucket, ClusterItem, ClustersSection, CountRow, Digest, DurationStats, Highlight,
                     IncidentRow, IncidentsSection, Period, RatingRow, RatingsSection, ReviewItem, SecurityItem,
                     SecuritySection, SentimentBucket, SentimentSection, SentimentShares, StoreRating, TermItem,
@@ -47,8 +48,7 @@ def bucket_length(period: timedelta) -> timedelta:
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """One line of post text, sensitive data masked, at most `limit` characters."""
-    line = " ".join(mask_sensitive(strip_controls(text)).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return masked_quote(text, limit)
 
 
 def version_key(version: str) -> tuple:

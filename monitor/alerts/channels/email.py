@@ -21,7 +21,7 @@ from pydantic import Field, SecretStr, model_validator
 from ...errors import DeliveryError, PermanentDeliveryError
 from ..base import ChannelOptions, Channel
 from ..payload import AlertView, DigestView
-from ..render import clip, headline, html_body, single_line, text_body
+from ..render import clip, headline, html_body, text_body
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 

@@ -4,14 +4,15 @@ retry-later (429 with its Retry-After, 408, 5xx, timeouts, network errors) and g
 
 from __future__ import annotations
 
-import email.utils
 import time
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import httpx
 
 from ... import __version__
 from ...errors import DeliveryError, PermanentDeliveryError
+from ...sources.http import parse_retry_after
 
 USER_AGENT = f"feedback-monitor/{__version__}"
 MAX_RETRY_AFTER = 24 * 3600.0
@@ -19,19 +20,14 @@ MAX_RETRY_AFTER = 24 * 3600.0
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
     """Seconds to wait, from Retry-After (seconds or an HTTP date) or a rate-limit reset header."""
-    value = response.headers.get("retry-after")
-    if value:
-        value = value.strip()
-        try:
-            return min(MAX_RETRY_AFTER, max(0.0, float(value)))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if value else None
-            if when is not None:
-                return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
-    reset = response.headers.get("x-ratelimit-reset")
-    if reset and reset.isdigit():
-        return min(MAX_RETRY_AFTER, max(0.0, int(reset) - time.time()))
-    return None
+    # the clock only turns an HTTP date into a delay; the dispatcher schedules on its own Clock
+    wait = parse_retry_after(response.headers.get("retry-after"), datetime.now(timezone.utc))
+    if wait is None:
+        reset = response.headers.get("x-ratelimit-reset")
+        if not (reset and reset.isdigit()):
+            return None
+        wait = max(0.0, int(reset) - time.time())
+    return min(MAX_RETRY_AFTER, wait)
 
 
 def check_response(response: httpx.Response, what: str, rate_limit_403: bool = False) -> None:
