@@ -69,3 +69,9 @@ def test_hostile_input() -> None:
 def test_a_code_after_another_number_next_to_the_code_word_is_masked(text: str) -> None:
     assert "otp" in find_sensitive(text)
     assert mask_sensitive(text).endswith("2fa code [code]")
+
+
+def test_invisible_characters_do_not_hide_sensitive_data():
+    text = "write to john\u200b.doe@exam\u2060ple.com"
+    assert "email" in find_sensitive(text)
+    assert mask_sensitive(text) == "write to [email]"

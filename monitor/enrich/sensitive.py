@@ -127,16 +127,21 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     return kept
 
 
+# Invisible format characters (zero-width, soft hyphen, bidi controls): one inside an address or
+# a key would hide it from every pattern below, so they are dropped before looking.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
 def find_sensitive(text: str) -> tuple[str, ...]:
     """The kinds of sensitive data in `text`, in KINDS order (empty when none)."""
-    text = safe_text(text, limit=100_000)
+    text = _INVISIBLE.sub("", safe_text(text, limit=100_000))
     kinds = {kind for _s, _e, kind in _spans(text)}
     return tuple(k for k in KINDS if k in kinds)
 
 
 def mask_sensitive(text: str) -> str:
     """`text` with every sensitive span replaced by a placeholder such as "[email]"."""
-    text = safe_text(text, limit=len(text) + 1 if isinstance(text, str) else 100_000)
+    text = _INVISIBLE.sub("", safe_text(text, limit=len(text) + 1 if isinstance(text, str) else 100_000))
     spans = _spans(text)
     if not spans:
         return text
