@@ -37,6 +37,9 @@ STEPS: list[tuple[str, str, str]] = [
     ("warmup", "12h", "2d"),
     ("cooldown", "12h", "2d"),
     ("min_count", "3", "8"),
+    ("shift_halflife", "6", "24"),
+    ("shift_baseline_halflife", "432", "1728"),
+    ("shift_z", "5", "7"),
 ]
 PROFILE_NAMES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
 

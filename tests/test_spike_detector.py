@@ -285,3 +285,53 @@ def test_a_series_of_zeros_and_jumps_learns_that_jumping_is_normal():
     values = np.where(rng.random(n) < 0.04, rng.uniform(0.5, 3.0, n), 0.0)
     results = run([round(float(v), 3) for v in values], SpikeParams(mode="value"))
     assert len([i for i in spikes_at(results) if i >= 7 * PER_DAY]) <= 1
+
+
+def test_ordinary_spikes_that_come_densely_are_a_shift_of_the_mean():
+    """Jumps of the usual size, ten times as often as usual: each one is ordinary for the series,
+    their density is not (NAB's load-balancer case). The mean-shift test finds it; without it,
+    nothing does."""
+    rng = np.random.default_rng(61)
+    n = 10 * PER_DAY
+    rate = np.full(n, 0.03)
+    dense = 8 * PER_DAY
+    rate[dense : dense + 150] = 0.3
+    values = np.where(rng.random(n) < rate, rng.uniform(2.0, 3.0, n), 0.0)
+    values = [round(float(v), 3) for v in values]
+    found = [i for i in spikes_at(run(values, SpikeParams(mode="value", direction="up"))) if i >= 5 * PER_DAY]
+    assert found and all(dense <= i <= dense + 150 for i in found)
+    without = run(values, SpikeParams(mode="value", direction="up", shift_z=0))
+    assert not [i for i in spikes_at(without) if i >= 5 * PER_DAY]
+
+
+def test_a_small_lasting_level_change_is_found_though_no_bucket_is_unusual():
+    """A level that moves by 1.5 standard deviations and stays: every bucket is unremarkable for
+    the recent baseline (which follows it), the mean over the last hour is not."""
+    rng = np.random.default_rng(67)
+    n = 6 * PER_DAY
+    values = 50 + rng.normal(0, 1, n)
+    change = 5 * PER_DAY
+    values[change:] += 1.5
+    values = [round(float(v), 3) for v in values]
+    params = SpikeParams(direction="both", cooldown="1h")
+    results = run(values, params)
+    late = [i for i in spikes_at(results) if i >= 2 * PER_DAY]
+    assert late == [late[0]] and change <= late[0] <= change + 36  # once, within three hours
+    assert all(r.p_value > 1e-4 for r in results[change : change + 288])  # no single bucket is the signal
+    assert not [i for i in spikes_at(run(values, SpikeParams(direction="both", shift_z=0))) if i >= 2 * PER_DAY]
+
+
+def test_a_lasting_shift_becomes_the_new_normal_after_max_freeze():
+    """The incident of a lasting change stays open while it lasts, then resolves once the change
+    has been learned (after max_freeze): no endless incident, no new alerts."""
+    rng = np.random.default_rng(71)
+    n = 8 * PER_DAY
+    values = 50 + rng.normal(0, 1, n)
+    change = 3 * PER_DAY
+    values[change:] += 3
+    results = run([round(float(v), 3) for v in values], SpikeParams(direction="both", cooldown="1h"))
+    late = [i for i in spikes_at(results) if i >= 2 * PER_DAY]
+    assert len(late) == 1 and change <= late[0] <= change + 3
+    backs = [i for i, r in enumerate(results) if r.back_to_baseline and i > late[0]]
+    assert backs and backs[0] < change + 3 * PER_DAY
+    assert not results[-1].active

@@ -126,3 +126,23 @@ def test_detector_on_nab_dev_files(key, windows):
     fs = score_detections(w, detected, STD)
     assert fs.tp_windows == windows and fs.fn_windows == 0 and fs.fp_rows == 0
     assert all(0.0 <= (r.anomaly_score if r else 0.0) <= 1.0 for _, r in results)
+
+
+@needs_nab
+def test_dense_ordinary_spikes_are_found_by_the_mean_shift_test():
+    """`art_load_balancer_spikes`: spikes of the usual size come densely in the window. Only the
+    mean-shift test sees that (with it off, the window is missed)."""
+    from monitor.cli.spikes import CLI_DEFAULTS, build_params, detect_rows, read_rows
+
+    key = "artificialWithAnomaly/art_load_balancer_spikes.csv"
+    labels = json.loads((NAB / "labels" / "combined_windows.json").read_text())[key]
+    found = {}
+    for overrides in ((), ("shift_z=0",)):
+        settings = build_params(None, "auto", CLI_DEFAULTS["direction"], CLI_DEFAULTS["gaps"], CLI_DEFAULTS["cooldown"],
+                                overrides)
+        with open(NAB / "data" / key, newline="") as fh:
+            results = list(detect_rows(read_rows(fh, key, "timestamp", "value", None), settings))
+        w = row_weights([row.time_text for row, _ in results], [(a[:19], b[:19]) for a, b in labels], STD)
+        found[overrides] = score_detections(w, np.array([bool(r and r.is_spike) for _, r in results]), STD)
+    assert found[()].tp_windows == 1 and found[()].score > 0.5
+    assert found[("shift_z=0",)].tp_windows == 0

@@ -14,7 +14,8 @@ For every series, each bucket goes through the same five stages:
    series where more do is more erratic than its law (heavy tails, or errors that come in runs),
    and its tails are widened by `tau` until they match: being erratic is learned, not alerted on.
 4. **Evidence and decision.** Surprise of the tested direction, plus a CUSUM of surprise above
-   an allowance (a moderate surge that lasts adds up). A spike opens an incident when the
+   an allowance (a moderate surge that lasts adds up), a CUSUM of the rate of extreme buckets,
+   and for values a mean-shift test (the last hour's mean against the long mean). A spike opens an incident when the
    evidence passes the threshold, with a minimum count, a minimum share of distinct authors, a
    warm-up and a cooldown; the incident is back to baseline after calm buckets in a row.
 5. **Learning.** Baselines learn winsorised values, and the error and calibration statistics
@@ -111,6 +112,12 @@ class Engine:
         self.fields = [tuple(f"{name}_{b}" for name in ("level", "err_weight", "sq_err", "mean_mu", "mean_mu2"))
                        for b in PREDICTOR_NAMES]
         self.cusum_cap = 2 * params.threshold
+        self.a_shift = 1 - 0.5 ** (1 / params.shift_halflife)
+        self.a_shift_long = 1 - 0.5 ** (1 / params.shift_baseline_halflife)
+        self.b_shift = 1 - 0.5 ** (1 / params.tail_halflife)
+        # the recent mean varies sqrt(a / (2 - a)) as much as one bucket: so does its floor
+        self.shift_floor = math.sqrt(self.a_shift / (2 - self.a_shift))
+        self.shift_scale = params.threshold / params.shift_z if params.shift_z > 0 else 0.0
         self.warmup = params.warmup.total_seconds()
         self.cooldown = params.cooldown.total_seconds()
         self.max_freeze = params.max_freeze.total_seconds()
@@ -282,7 +289,8 @@ class Engine:
         extreme = (surprise >= self.calib_ref) & count_ok
         rate = s["rate_cusum"] + where(extreme, self.rate_up, self.rate_down)
         s["rate_cusum"] = minimum(maximum(rate, 0.0), cap) * live
-        evidence = maximum(maximum(surprise, run), s["rate_cusum"])
+        shift_ev = self._shift_evidence(s, y_eff, first, up_on, down_on, is_count, floor, live, xp)
+        evidence = maximum(maximum(maximum(surprise, run), s["rate_cusum"]), shift_ev)
         # evidence of the law as is, per direction: what the calibration sees (runs of surprise count too)
         s["cusum0_up"] = minimum(maximum(s["cusum0_up"] + u0_up - k, 0.0), cap) * live
         s["cusum0_down"] = minimum(maximum(s["cusum0_down"] + u0_down - k, 0.0), cap) * live
@@ -290,7 +298,8 @@ class Engine:
         active = s["active"]
         is_spike = anomalous & xp.not_(active) & (t - s["last_onset"] >= self.cooldown)
         calm = where(surprise < p.recovery_threshold, s["calm"] + 1, 0)
-        back = active & xp.not_(anomalous) & (calm >= p.recovery_buckets)
+        # hysteresis: a mean shift must fall to half its threshold before an incident is over
+        back = active & xp.not_(anomalous) & (calm >= p.recovery_buckets) & (shift_ev < 0.5 * p.threshold)
         s["calm"] = where(is_spike, 0, calm)
         s["last_onset"] = where(is_spike, t, s["last_onset"])
         s["active"] = (active | is_spike) & xp.not_(back)
@@ -314,6 +323,19 @@ class Engine:
         self._calibrate(s, "up", maximum(u0_up, s["cusum0_up"]), learn & up_on, both, xp)
         self._calibrate(s, "down", maximum(u0_down, s["cusum0_down"]), learn & down_on, both, xp)
         self._learn(s, t, y, first | restart, base, slot, freeze, gate, xp)
+        # The long mean and the spread of the shift learn outside a shift, and in an incident only
+        # after max_freeze (a lasting change becomes the new normal, as for the baselines). A shift
+        # that builds up is learned ever more slowly (fully up to half the threshold, not at all
+        # from the threshold on), so that it cannot widen its own yardstick on the way up.
+        building = minimum(maximum(2 - 2 * shift_ev / p.threshold, 0.0), 1.0)
+        calm_mean = where(freeze, 0.0, where(s["active"], 1.0, building)) * seen
+        b_shift = self.b_shift * calm_mean
+        diff = s["shift_recent"] - s["shift_long"]
+        s["shift_sq"] = s["shift_sq"] + b_shift * (diff * diff - s["shift_sq"])
+        s["shift_weight"] = s["shift_weight"] + b_shift * (1 - s["shift_weight"])
+        # a running mean at first (no bias toward the first value), then an EWMA
+        a_long = maximum(1 / (s["n_seen"] + 1.0), self.a_shift_long) * calm_mean
+        s["shift_long"] = where(first, y_eff, s["shift_long"] + a_long * (y_eff - s["shift_long"]))
 
         return StepOutput(
             expected=where(scored, e, _NAN),
@@ -328,6 +350,27 @@ class Engine:
         )
 
     # ------------------------------------------------------------------------------------
+    def _shift_evidence(self, s, y, first, up_on, down_on, is_count, floor, live, xp):
+        """Mean-shift test: how far the recent mean (an EWMA over `shift_halflife` buckets) is from
+        the long mean, in units of that distance's own usual spread, scaled so that `shift_z` is the
+        threshold. It finds changes that each bucket hides: spikes of ordinary size that come
+        densely, or a level that moves a little and stays (each bucket is then unremarkable for the
+        fast baseline, which follows it)."""
+        where, maximum = xp.where, xp.maximum
+        s["shift_recent"] = where(first, y, s["shift_recent"] + self.a_shift * (y - s["shift_recent"]))
+        if not self.shift_scale:
+            return xp.full(0.0)
+        weight = s["shift_weight"]
+        has = weight > 0
+        sd = xp.sqrt(s["shift_sq"] / where(has, weight, 1.0)) + floor * self.shift_floor
+        z = (s["shift_recent"] - s["shift_long"]) / sd
+        z_up = where(up_on, maximum(z, 0.0), 0.0)
+        z_down = where(down_on, maximum(-z, 0.0), 0.0)
+        # values only: a count series' fast baseline is slow (six hours) and its CUSUM and rate of
+        # extremes already see a lasting surge, while an EWMA of counts would remember one burst
+        # for hours and raise it again as a shift once the cooldown is over
+        return where(live & has & xp.not_(is_count), maximum(z_up, z_down) * self.shift_scale, 0.0)
+
     def _directions(self, is_count, xp):
         d = self.p.direction
         if d == "auto":

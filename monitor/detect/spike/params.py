@@ -85,6 +85,17 @@ class SpikeParams(BaseModel):
         1.5, ge=0, description="Per-bucket evidence above this accumulates (CUSUM), so a moderate surge that "
         "lasts is found as well as a sudden one.",
     )
+    shift_halflife: float = Field(
+        12, ge=1, description="Memory of the recent mean that the mean-shift test compares with the series' "
+        "long mean, in buckets (12: an hour of 5-minute buckets).",
+    )
+    shift_baseline_halflife: float = Field(
+        864, ge=2, description="Memory of the long mean of the mean-shift test, in buckets (864: three days).",
+    )
+    shift_z: float = Field(
+        6.0, ge=0, description="The mean-shift test is evidence enough for a spike when the recent mean is this many "
+        "of its own usual standard deviations away from the long mean (0: test off).",
+    )
 
     # --- decision ---------------------------------------------------------------------------
     min_count: float = Field(5, ge=0, description="A count spike needs at least this many posts in the bucket.")

@@ -19,7 +19,7 @@ from .ops import SCALAR
 from .params import SpikeParams
 from .stats import norm_logsf, z_of_surprise
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 DAY = 86400.0
 WEEK = 7 * DAY
 N_PRED = 3  # baselines that compete: 0 = recent level (flat), 1 = daily profile, 2 = weekly profile
@@ -108,6 +108,12 @@ class Layout:
             "cusum_up": ((), "f8", 0.0),
             "cusum_down": ((), "f8", 0.0),
             "rate_cusum": ((), "f8", 0.0),  # CUSUM of the rate of extreme buckets (Bernoulli log-likelihood ratio)
+            # mean-shift test: recent and long means of the value, and the running mean (bias-corrected:
+            # divide by shift_weight) of the squared difference between them
+            "shift_recent": ((), "f8", 0.0),
+            "shift_long": ((), "f8", 0.0),
+            "shift_sq": ((), "f8", 0.0),
+            "shift_weight": ((), "f8", 0.0),
             "active": ((), "?", False),
             "last_onset": ((), "f8", -np.inf),
             "calm": ((), "i8", 0),
