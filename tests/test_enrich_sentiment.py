@@ -118,3 +118,44 @@ def test_label_mapping_from_config_names() -> None:
     ]  # fmt: skip
     with pytest.raises(EnrichmentError, match="joy"):
         map_labels({0: "joy", 1: "anger"})
+
+
+def test_serving_features_agree_with_the_training_vectorizer() -> None:
+    """Training vectorises one post at a time (`Vectorizer.vector`); serving builds the same
+    features for a whole batch at once (`_head_proba`). Both must give the same probabilities,
+    or the shipped weights would be applied to other features than they were fitted on."""
+    import numpy as np
+
+    from monitor.enrich.embedded import head_for, shared_model
+
+    model = shared_model()
+    cases = [
+        ("Withdrawal stuck for 3 days!!! support ignores me 😡😡", "en"),
+        ("love love love this app", "en"),  # a repeated n-gram: term counts above 1
+        ("", None),
+        ("提现一直不到账，客服也不理人", "zh"),
+        ("출금이 안 돼요 ㅠㅠ 고객센터 연락 없음", "ko"),
+        ("Не могу войти в аккаунт уже два дня", "ru"),
+        ("Para çekme işlemi İPTAL edildi", "tr"),
+        ("Rút tiền quá chậm, thất vọng", "vi"),
+        ("la app funciona genial 👍", "es"),
+        ("出金できない、サポート最悪", "ja"),
+    ]
+    texts, langs = [t for t, _ in cases], [lang for _, lang in cases]
+    served = model.predict_proba(texts, langs)
+    for i, (text, lang) in enumerate(cases):
+        head = model.heads[head_for(lang)]
+        vec = model.vectorizer.vector(text, lang)
+        z = (head.w_text[vec.indices].astype(np.float64) * vec.values[:, None]).sum(axis=0) + head.bias
+        z = z + (np.asarray(vec.dense) * model.alpha) @ head.w_dense
+        if vec.lang >= 0:
+            z = z + head.w_lang[vec.lang]
+        if head.neutral_band > 0:
+            p_pos = 1 / (1 + np.exp(-(z[2] - z[0])))
+            expected = [1 - p_pos, 0.0, p_pos]
+            if abs(p_pos - 0.5) < head.neutral_band:
+                expected = [(1 - p_pos) * 0.5, 0.5, p_pos * 0.5]
+        else:
+            e = np.exp(z - z.max())
+            expected = e / e.sum()
+        assert served[i] == pytest.approx(np.asarray(expected), abs=1e-5), (text, lang)
