@@ -7,10 +7,9 @@ formatting, mentions or links. Links to posts are shown as plain URLs.
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
-from ..text.escape import escape_html, escape_markdown, plain_url, strip_controls
+from ..text.escape import defuse_mentions, escape_html, escape_markdown, plain_url, strip_controls
 from ..text.quote import clip  # noqa: F401  (channels import it from here)
 from .payload import AlertView
 
@@ -89,15 +88,10 @@ def _md_url(url: str) -> str:
     return "`" + url.replace("`", "%60") + "`"
 
 
-def no_mentions(text: str) -> str:
-    """Break @user and @team mentions (GitHub, Jira, chat apps) with a zero-width space."""
-    return re.sub(r"@(?=\w)", "@\u200b", text)
-
-
 def markdown_body(a: AlertView, limit: int | None = None) -> str:
     def esc(text: str) -> str:
         # `\&` too: Markdown decodes entities, so `&commat;x` or `&num;12` would spell a mention or a reference
-        return no_mentions(escape_markdown(single_line(text))).replace("&", "\\&")
+        return defuse_mentions(escape_markdown(single_line(text))).replace("&", "\\&")
 
     parts = [f"**{esc(headline(a))}**"]
     if a.description:

@@ -8,21 +8,13 @@ Jinja2's autoescape instead (after `strip_controls`).
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote as url_quote
 
-from ..text.escape import escape_markdown, plain_url, strip_controls
-
-_MENTION = re.compile(r"@(here|channel|everyone)\b", re.I)
-_ZWSP = "\u200b"
+from ..text.escape import ZWSP, defuse_broadcasts, escape_markdown, plain_url, strip_controls
 
 
 class Raw(str):
     """Markdown or text the renderer built itself (a link, a table): not escaped again."""
-
-
-def _defuse_mentions(text: str) -> str:
-    return _MENTION.sub("@" + _ZWSP + r"\1", text)
 
 
 def escape_md(text: str) -> str:
@@ -30,13 +22,13 @@ def escape_md(text: str) -> str:
     # &, < and > as entities (CommonMark shows them as the characters; Slack requires exactly this),
     # then backslash-escape Markdown syntax and break autolinks
     text = strip_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _defuse_mentions(escape_markdown(text))
+    return defuse_broadcasts(escape_markdown(text))
 
 
 def escape_plain(text: str) -> str:
     """Plain text that chat tools will not turn into mentions or disguised links (idempotent)."""
-    text = strip_controls(text).replace("<", "<" + _ZWSP)
-    return _defuse_mentions(text)
+    text = strip_controls(text).replace("<", "<" + ZWSP)
+    return defuse_broadcasts(text)
 
 
 def md_link(url: str | None) -> Raw:

@@ -12,6 +12,9 @@ import re
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _URL = re.compile(r"(?i)\b((?:https?|ftp)://)")
+_BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.I)
+_MENTION = re.compile(r"@(?=\w)")
+ZWSP = "\u200b"  # zero-width space: breaks a token for the parser, invisible to the reader
 
 
 def strip_controls(text: str) -> str:
@@ -29,12 +32,21 @@ def escape_markdown(text: str) -> str:
     return _URL.sub(lambda m: m.group(1).replace("://", ":\u200b//"), text)
 
 
+def defuse_broadcasts(text: str) -> str:
+    """Break @here, @channel and @everyone (chat apps notify a whole room) with a zero-width space."""
+    return _BROADCAST.sub("@" + ZWSP + r"\1", text)
+
+
+def defuse_mentions(text: str) -> str:
+    """Break every @name mention (GitHub, Jira, chat apps notify that user) with a zero-width space."""
+    return _MENTION.sub("@" + ZWSP, text)
+
+
 def escape_slack(text: str) -> str:
     """Slack mrkdwn: escape &, <, > (which also defuses <!channel>, <@U123> and <url|label>),
     break @here/@channel/@everyone and formatting characters."""
     text = strip_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = re.sub(r"@(here|channel|everyone)\b", "@\u200b\\1", text, flags=re.I)
-    return re.sub(r"([*_~`])", "\u200b\\1\u200b", text)
+    return re.sub(r"([*_~`])", ZWSP + r"\1" + ZWSP, defuse_broadcasts(text))
 
 
 def plain_url(url: str | None) -> str:
