@@ -335,3 +335,19 @@ def test_a_lasting_shift_becomes_the_new_normal_after_max_freeze():
     backs = [i for i, r in enumerate(results) if r.back_to_baseline and i > late[0]]
     assert backs and backs[0] < change + 3 * PER_DAY
     assert not results[-1].active
+
+
+def test_a_long_surge_resolves_soon_after_it_ends():
+    """Three hours at twice the usual volume on a busy daily series: one incident, back to
+    baseline within half an hour of the end (the rate-of-extremes CUSUM, which every bucket of the
+    surge feeds, once held incidents open for four and a half hours after)."""
+    rates = [daily_rate(i, night=20.0, day=200.0) for i in range(8 * PER_DAY)]
+    start = 7 * PER_DAY + 10 * 12  # 10:00 on day 8
+    end = start + 36
+    for i in range(start, end):
+        rates[i] *= 2
+    results = run(poisson(rates, seed=5))
+    assert [i for i in spikes_at(results) if i >= 6 * PER_DAY] and all(
+        start <= i <= start + 3 for i in spikes_at(results) if i >= 6 * PER_DAY)
+    backs = [i for i, r in enumerate(results) if r.back_to_baseline and i >= start]
+    assert backs and end <= backs[0] <= end + 6

@@ -288,7 +288,10 @@ class Engine:
         count_ok = xp.not_(is_count & (y_eff > e)) | (y_eff >= p.min_count)
         extreme = (surprise >= self.calib_ref) & count_ok
         rate = s["rate_cusum"] + where(extreme, self.rate_up, self.rate_down)
-        s["rate_cusum"] = minimum(maximum(rate, 0.0), cap) * live
+        # inside an incident it is capped at the threshold: it keeps the incident open while extremes
+        # keep coming (one in about 14 buckets), and lets it end a few buckets after they stop (from
+        # twice the threshold, its slow downward steps took four and a half hours)
+        s["rate_cusum"] = minimum(maximum(rate, 0.0), where(s["active"], p.threshold, cap)) * live
         shift_ev = self._shift_evidence(s, y_eff, first, up_on, down_on, is_count, floor, live, xp)
         evidence = maximum(maximum(maximum(surprise, run), s["rate_cusum"]), shift_ev)
         # evidence of the law as is, per direction: what the calibration sees (runs of surprise count too)
