@@ -34,6 +34,19 @@ def test_init_writes_config_rules_and_storage(tmp_path):
     assert check.exit_code == 0 and "okx-google-play (google_play): active" in check.output
 
 
+def test_init_keeps_rule_packs_already_there_and_says_so(tmp_path):
+    first = run("init", str(tmp_path / "m"))
+    packs = sorted(p.name for p in (tmp_path / "m" / "rules").glob("*.yaml"))
+    assert f"{len(packs)} rule pack(s) in" in first.output and packs
+    edited = tmp_path / "m" / "rules" / packs[0]
+    edited.write_text(edited.read_text("utf-8") + "# my edit\n", "utf-8")
+    (tmp_path / "m" / "config.yaml").unlink()
+    second = run("init", str(tmp_path / "m"))
+    assert second.exit_code == 0, second.output
+    assert f"0 rule pack(s) (kept the {len(packs)} already there) in" in second.output
+    assert edited.read_text("utf-8").endswith("# my edit\n")  # the user's edit survives
+
+
 def test_config_errors_exit_2_with_file_line_and_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("storage:\n  path: x.db\ndetection:\n  bukket: 5m\n")
