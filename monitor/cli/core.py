@@ -50,19 +50,20 @@ def init(directory: str | None, force: bool) -> None:
     rules_dir = target / "rules"
     rules_dir.mkdir(exist_ok=True)
     copied = kept = 0
-    for pack in builtin_rule_files():
+    packs = builtin_rule_files()
+    for pack in packs:
         dest = rules_dir / pack.name
         if not dest.exists() or force:
             dest.write_text(pack.read_text("utf-8"), "utf-8")
             copied += 1
         else:  # an edited pack is the user's: never overwritten without --force
             kept += 1
-    schema = builtin_rule_files()[0].with_name("schema.json") if builtin_rule_files() else None
+    schema = packs[0].with_name("schema.json") if packs else None
     if schema is not None and schema.exists():  # lets editors check the copied rule files
         (rules_dir / "schema.json").write_text(schema.read_text("utf-8"), "utf-8")
     (target / "storage").mkdir(exist_ok=True)
-    packs = f"{copied} rule pack(s)" + (f" (kept the {kept} already there)" if kept else "")
-    click.echo(f"wrote {config_file}, {packs} in {rules_dir}/ and {target / 'storage'}/")
+    written = f"{copied} rule pack(s)" + (f" (kept the {kept} already there)" if kept else "")
+    click.echo(f"wrote {config_file}, {written} in {rules_dir}/ and {target / 'storage'}/")
     click.echo("next: monitor config check, then monitor run (or monitor run --once)")
 
 

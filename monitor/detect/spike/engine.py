@@ -15,9 +15,10 @@ For every series, each bucket goes through the same five stages:
    and its tails are widened by `tau` until they match: being erratic is learned, not alerted on.
 4. **Evidence and decision.** Surprise of the tested direction, plus a CUSUM of surprise above
    an allowance (a moderate surge that lasts adds up), a CUSUM of the rate of extreme buckets,
-   and for values a mean-shift test (the last hour's mean against the long mean). A spike opens an incident when the
-   evidence passes the threshold, with a minimum count, a minimum share of distinct authors, a
-   warm-up and a cooldown; the incident is back to baseline after calm buckets in a row.
+   and for values a mean-shift test (the last hour's mean against the long mean). A spike opens
+   an incident when the evidence passes the threshold, with a minimum count, a minimum share of
+   distinct authors, a warm-up and a cooldown; the incident is back to baseline after calm
+   buckets in a row.
 5. **Learning.** Baselines learn winsorised values, and the error and calibration statistics
    stop learning while an incident is open (for at most `max_freeze`), so a spike does not
    raise its own baseline.
